@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['KERAS3_HELP', 'keras_status', 'check_tf_keras']
 
-# %% ../nbs/01_keras.ipynb #d0ca4a61
+# %% ../nbs/01_keras.ipynb #f448d620
 import os, sys, warnings
 
 __version__ = "0.1.0"
@@ -15,7 +15,7 @@ _KERAS3_ALREADY = 'keras' in sys.modules and not str(getattr(sys.modules['keras'
 os.environ['TF_USE_LEGACY_KERAS'] = '1'
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's C++ start-up chatter out of notebooks
 
-# %% ../nbs/01_keras.ipynb #a3d14919
+# %% ../nbs/01_keras.ipynb #9c9543a8
 KERAS3_HELP = ("Restart the Python kernel and `import vww_kit` before TensorFlow or Keras, or set "
                "TF_USE_LEGACY_KERAS=1 in the environment before starting Python; then build or load models with "
                "`tf_keras` (`import tf_keras as keras`, `tf_keras.models.load_model(path)`).")
@@ -29,7 +29,7 @@ if _KERAS3_ALREADY:
     warnings.warn("Keras 3 was imported before vww_kit, so `tf.keras` may already be Keras 3 and "
                   "tensorflow-model-optimization will not work on its models. " + KERAS3_HELP, stacklevel=2)
 
-# %% ../nbs/01_keras.ipynb #d0e948ab
+# %% ../nbs/01_keras.ipynb #b528b21e
 def check_tf_keras(model):
     "Return `model` if it is a tf_keras (Keras 2) model; raise a `ValueError` that says what to do otherwise"
     mods = [c.__module__ for c in type(model).__mro__]

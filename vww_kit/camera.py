@@ -6,13 +6,13 @@
 __all__ = ['InputSpec', 'capture_size', 'pixel_format', 'rgb_to_rgb565', 'rgb565_to_rgb', 'rgb_to_luma', 'sensor_capture',
            'box_resize', 'crop_box', 'input_lut', 'sketch_preprocess', 'board_view', 'to_model_input', 'board_camera']
 
-# %% ../nbs/15_camera.ipynb #c6d359ca
+# %% ../nbs/15_camera.ipynb #016f357b
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, cv2
 from .config import Board, board as get_board
 
-# %% ../nbs/15_camera.ipynb #3a4ac768
+# %% ../nbs/15_camera.ipynb #9d97fed8
 @dataclass(frozen=True)
 class InputSpec:
     "The model input the board must produce"
@@ -57,7 +57,7 @@ def _spec_from_tflite(model, crop):
     if dt == 'float32': scale, zp = 1/255, 0
     return InputSpec(shape[0], shape[1], shape[2], dt, float(scale), int(zp), crop)
 
-# %% ../nbs/15_camera.ipynb #9e3507a0
+# %% ../nbs/15_camera.ipynb #cb20cae8
 def capture_size(board:Board, spec:InputSpec)->tuple:
     "The (width, height) the sketch asks the camera for"
     for w, h in board.frame_sizes:
@@ -68,7 +68,7 @@ def capture_size(board:Board, spec:InputSpec)->tuple:
 
 def pixel_format(spec:InputSpec)->str: return 'grayscale' if spec.channels == 1 else 'rgb565'
 
-# %% ../nbs/15_camera.ipynb #f5dc34a9
+# %% ../nbs/15_camera.ipynb #e125d910
 def _check_frame(frame, channel_order):
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
         raise ValueError(f"Expected a uint8 image array, got {getattr(frame, 'dtype', type(frame).__name__)}. Read images with "
@@ -115,7 +115,7 @@ def sensor_capture(frame:np.ndarray,        # Any uint8 picture: (h, w, 3) or (h
     img = cv2.resize(_center_aspect(rgb, w, h), (w, h), interpolation=cv2.INTER_AREA)
     return rgb_to_luma(img) if pixel_format(spec) == 'grayscale' else rgb_to_rgb565(img)
 
-# %% ../nbs/15_camera.ipynb #9dbe96e7
+# %% ../nbs/15_camera.ipynb #451bd283
 def _bins(src, dst):
     "Start index of each of `dst` box-filter bins over `src` pixels (integer, as in the C code)"
     if dst > src: raise ValueError(f"Cannot upscale {src} pixels to {dst}: capture a larger frame.")
@@ -151,7 +151,7 @@ def sketch_preprocess(raw:np.ndarray, spec:InputSpec)->np.ndarray:
     if spec.channels == 1 and img.ndim == 3: img = rgb_to_luma(img)
     return img.reshape(spec.shape)
 
-# %% ../nbs/15_camera.ipynb #3fa7e733
+# %% ../nbs/15_camera.ipynb #24bebf48
 def board_view(frame:np.ndarray, board:Board|str, spec:InputSpec, channel_order:str='rgb')->np.ndarray:
     "The 8-bit (height, width, channels) picture the board's model sees for `frame`"
     return sketch_preprocess(sensor_capture(frame, board, spec, channel_order), spec)

@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['cmd_boards', 'data_report', 'cmd_data', 'run_demo', 'cmd_demo', 'parser', 'main']
 
-# %% ../nbs/80_cli.ipynb #958e9d94
+# %% ../nbs/80_cli.ipynb #0f6d6426
 import argparse, json, shutil, sys, time
 from pathlib import Path
 from .config import BOARDS, load_recipe, board as get_board
 
-# %% ../nbs/80_cli.ipynb #5262d17b
+# %% ../nbs/80_cli.ipynb #3f3a0569
 def _overrides(pairs):
     res = {}
     for p in pairs or []:
@@ -23,7 +23,7 @@ def _recipe(a): return load_recipe(a.recipe, _overrides(a.set))
 
 def _say(*a): print(*a, flush=True)
 
-# %% ../nbs/80_cli.ipynb #bb801dad
+# %% ../nbs/80_cli.ipynb #138c564e
 def cmd_boards(a):
     "List the board profiles"
     if a.json:
@@ -34,7 +34,7 @@ def cmd_boards(a):
         _say(f"{b.id:20} {b.mcu:26} {b.cpu_mhz:>4} {b.sram_bytes//1024:>5}KB {b.psram_bytes//1024**2:>5}MB "
              f"{b.flash_bytes//1024**2:>5}MB  {b.camera}")
 
-# %% ../nbs/80_cli.ipynb #4e049ebf
+# %% ../nbs/80_cli.ipynb #1287d885
 def _prepare_out(out, overwrite, marker=None):
     "Create `out`; refuse a non-empty folder unless `overwrite`, or unless it is our own (has `marker`) for resuming"
     out = Path(out)
@@ -73,7 +73,7 @@ def cmd_data(a):
     bal = data_report(ss, out)
     _say(f"{len(ss)} labelled frames; contact sheet and class balance in {out}:"); _print_balance(bal)
 
-# %% ../nbs/80_cli.ipynb #4088c1b3
+# %% ../nbs/80_cli.ipynb #f6ee5126
 def _stage(out, name, fn, state):
     if name in state['done']: _say(f"[{name}] done earlier, kept"); return
     t = time.time(); _say(f"[{name}] ...")
@@ -106,7 +106,7 @@ def cmd_demo(a):
     run_demo(r, out, a.overwrite)
     _say(f"Demo finished in {time.time()-t:.1f} s; outputs in {out}")
 
-# %% ../nbs/80_cli.ipynb #f7f5dc57
+# %% ../nbs/80_cli.ipynb #7622f8ba
 def parser():
     p = argparse.ArgumentParser('vww-kit', description='Tiny person detectors for camera microcontrollers.')
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -134,3 +134,7 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as e:
         print(f"vww-kit {a.cmd}: error: {e}", file=sys.stderr); return 2
     return 0
+
+# %% ../nbs/80_cli.ipynb #c2152075
+# `python -m vww_kit.cli` (not run here: a notebook kernel is also `__main__`)
+if __name__ == '__main__': sys.exit(main())

@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['BOARDS', 'RECIPE_SCHEMA', 'Board', 'board', 'Key', 'default_recipe', 'load_recipe', 'write_recipe']
 
-# %% ../nbs/00_config.ipynb #3cf9ba4c
+# %% ../nbs/00_config.ipynb #afb78c1f
 import configparser
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from fastcore.basics import AttrDict
 
-# %% ../nbs/00_config.ipynb #90510ee4
+# %% ../nbs/00_config.ipynb #90138ec3
 @dataclass(frozen=True)
 class Board:
     "A camera microcontroller board: memories, camera, and where each figure comes from"
@@ -36,7 +36,7 @@ class Board:
     @property
     def has_psram(self): return self.psram_bytes > 0
 
-# %% ../nbs/00_config.ipynb #f7f3f197
+# %% ../nbs/00_config.ipynb #037fba39
 _esp32_sizes = ((96, 96), (160, 120), (176, 144), (240, 240), (320, 240))  # esp32-camera framesize_t subset, OV2640
 BOARDS = {b.id: b for b in [
     Board('esp32-cam', 'AI-Thinker ESP32-CAM', 'ESP32-D0WD', '2x Xtensa LX6', 240, sram_bytes=520*1024,
@@ -85,7 +85,7 @@ def board(id:str # A board id, as `vww-kit boards` lists them
     if id not in BOARDS: raise ValueError(f"Unknown board {id!r}. Known boards: {', '.join(BOARDS)}.")
     return BOARDS[id]
 
-# %% ../nbs/00_config.ipynb #b73aaff9
+# %% ../nbs/00_config.ipynb #1da85b79
 @dataclass(frozen=True)
 class Key:
     "One recipe key: its type, default and what it allows"
@@ -121,7 +121,7 @@ class Key:
         if self.lo is not None and not (self.lo <= x <= self.hi): raise err
         return x
 
-# %% ../nbs/00_config.ipynb #b76a992e
+# %% ../nbs/00_config.ipynb #148a0633
 RECIPE_SCHEMA = {
     'board': dict(
         board=Key(str, 'esp32-cam', tuple(BOARDS), doc='Target board id')),
@@ -132,7 +132,7 @@ RECIPE_SCHEMA = {
     'data': dict(
         source=Key(str, 'sample', ('sample', 'folder', 'coco'), doc='Built-in sample set, image folders or COCO'),
         path=Key(str, '', doc='Folder with person/ and no_person/, or a COCO root'),
-        min_person_area=Key(float, 0.005, lo=0.0, hi=1.0, doc='VWW rule: person box area / image area')),
+        min_person_area=Key(float, 0.005, lo=0.0, hi=1.0, doc='VWW rule: smallest person area (COCO mask area, as the reference) / image area')),
     'model': dict(
         family=Key(str, 'mobilenet_v1', ('mobilenet_v1', 'mobilenet_v2'), doc='Student architecture'),
         width=Key(float, 0.25, lo=0.05, hi=1.4, doc='Width multiplier (alpha)'),
@@ -161,7 +161,7 @@ RECIPE_SCHEMA = {
         overwrite=Key(bool, False, doc='Allow writing into a non-empty output folder')),
 }
 
-# %% ../nbs/00_config.ipynb #d1345ee9
+# %% ../nbs/00_config.ipynb #5e4bf5de
 def default_recipe():
     "The recipe with every key at its default"
     return AttrDict({s: AttrDict({k: key.default for k, key in keys.items()}) for s, keys in RECIPE_SCHEMA.items()})
@@ -192,7 +192,7 @@ def load_recipe(path=None,       # An .ini recipe; None: ./settings.ini if there
     for name, v in (overrides or {}).items(): _set(recipe, name, v, 'override')
     return recipe
 
-# %% ../nbs/00_config.ipynb #3629edaa
+# %% ../nbs/00_config.ipynb #7d0f7865
 def write_recipe(recipe, path):
     "Write `recipe` as an .ini file with a comment per key"
     lines = ['# vww_kit recipe: every command and notebook reads it; command-line flags override it.', '']

@@ -6,7 +6,7 @@
 __all__ = ['LABELS', 'SAMPLE_CSV', 'MAX_SIDE', 'IMAGE_EXTS', 'Sample', 'package_file', 'sample_set', 'read_image', 'read_frame',
            'contact_sheet', 'class_balance', 'folder_set']
 
-# %% ../nbs/10_data.ipynb #b162bf56
+# %% ../nbs/10_data.ipynb #5e27355c
 import csv, importlib.util, warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 import numpy as np, cv2
 
-# %% ../nbs/10_data.ipynb #62dbc5a2
+# %% ../nbs/10_data.ipynb #07f1ba74
 LABELS = ('no_person', 'person')  # index 1 is "person", as in the MLPerf VWW model (folders sorted by name)
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Sample:
     @property
     def y(self): return LABELS.index(self.label)
 
-# %% ../nbs/10_data.ipynb #a5309119
+# %% ../nbs/10_data.ipynb #c1e740bf
 def package_file(ref:str # 'package:relative/path', e.g. 'skimage:data/astronaut.png'
                 )->Path:
     "Path of a data file a package ships, found without importing the package"
@@ -54,7 +54,7 @@ def sample_set(split:str=None # 'train', 'val' or 'test'; None for all
            for r in rows for i in range(int(r['start']), int(r['end'])+1)]
     return [s for s in res if split is None or s.split == split]
 
-# %% ../nbs/10_data.ipynb #0170d15f
+# %% ../nbs/10_data.ipynb #2505a241
 MAX_SIDE = 640
 
 def _fit(img, max_side=MAX_SIDE):
@@ -98,7 +98,7 @@ def _read(p, i, max_side=MAX_SIDE):
         return np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a
     return read_image(p, max_side)
 
-# %% ../nbs/10_data.ipynb #5200679f
+# %% ../nbs/10_data.ipynb #1f9222f6
 def contact_sheet(samples, n:int=48, cols:int=8, tile:int=96, seed:int=0):
     "A matplotlib figure with `n` labelled tiles drawn evenly from `samples`"
     import matplotlib.pyplot as plt
@@ -122,7 +122,7 @@ def class_balance(samples)->dict:
     c = Counter((s.split, s.label) for s in samples)
     return {sp: {lb: c[(sp, lb)] for lb in LABELS} for sp in ('train', 'val', 'test') if any(c[(sp, l)] for l in LABELS)}
 
-# %% ../nbs/10_data.ipynb #ea9787dc
+# %% ../nbs/10_data.ipynb #88a6d63e
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 def _hash_split(name):
@@ -137,10 +137,12 @@ def folder_set(root, # Folder with person/ and no_person/, or train/, val/, test
     root = Path(root)
     if not root.is_dir(): raise FileNotFoundError(f"Image folder {root} does not exist. Make it with subfolders "
                                                   f"person/ and no_person/ holding JPEG or PNG files.")
-    splits = [d for d in ('train', 'val', 'test') if (root/d).is_dir()]
+    # split folders: train/, val/, test/, or COCO-style names that start with them (train2017/, val2017/)
+    splits = {d.name: sp for d in sorted(root.iterdir()) if d.is_dir()
+              for sp in ('train', 'val', 'test') if d.name.startswith(sp) and (d/'person').is_dir()}
     res, bad = [], []
-    for sp in splits or [None]:
-        base = root/sp if sp else root
+    for dname, sp in (splits or {None: None}).items():
+        base = root/dname if dname else root
         for lb in LABELS:
             d = base/lb
             files = sorted(p for p in d.rglob('*') if p.is_file()) if d.is_dir() else []

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['board_views', 'recipe_samples', 'augment', 'make_dataset']
 
-# %% ../nbs/18_pipeline.ipynb #87e92aa4
+# %% ../nbs/18_pipeline.ipynb #0462371b
 import hashlib, json
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,7 @@ from .config import load_recipe, board as get_board
 from .data import sample_set, folder_set, read_frame, LABELS
 from .camera import InputSpec, board_view
 
-# %% ../nbs/18_pipeline.ipynb #fae617ab
+# %% ../nbs/18_pipeline.ipynb #47fed47c
 def _key(samples, board, spec):
     h = hashlib.sha1(json.dumps([[s.source, s.index, s.label, s.window] for s in samples] + [board, repr(spec)]).encode())
     return h.hexdigest()[:16]
@@ -35,7 +35,7 @@ def board_views(samples:list,           # `Sample`s from `sample_set` or `folder
     if path: path.parent.mkdir(parents=True, exist_ok=True); np.savez_compressed(path, x=x, y=y)
     return x, y
 
-# %% ../nbs/18_pipeline.ipynb #e7b2ffd3
+# %% ../nbs/18_pipeline.ipynb #d8514196
 def recipe_samples(recipe, split:str=None)->list:
     "The `Sample`s of the recipe's data source, optionally of one split"
     src = recipe.data.source
@@ -45,7 +45,7 @@ def recipe_samples(recipe, split:str=None)->list:
         ss = folder_set(recipe.data.path)
     return [s for s in ss if split is None or s.split == split]
 
-# %% ../nbs/18_pipeline.ipynb #3798a87e
+# %% ../nbs/18_pipeline.ipynb #c619a6e0
 def augment(x, seed=None):
     "Random framing, flip, exposure, noise and grayscale on a batch of float images in [0, 1]"
     import tensorflow as tf

@@ -1,0 +1,41 @@
+# Two commands do all the set-up on a fresh machine (Python 3.10-3.13 with venv, and make):
+#   make demo   the main job on the built-in sample data
+#   make test   the whole test suite, as CI runs it (.ci/run calls `make test`)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install sync-check nbtest pytest clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vww-kit demo
+
+# Notebooks are the source: exporting and cleaning them must change nothing that is committed.
+sync-check: $(STAMP)
+	@before="$$(git status --porcelain)"; \
+	$(BIN)/nbdev-export && $(BIN)/nbdev-clean; \
+	after="$$(git status --porcelain)"; \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "nbdev-export / nbdev-clean changed files: commit the exported modules and clean notebooks."; \
+	  git status --porcelain; git --no-pager diff --stat; exit 1; fi; \
+	echo "nbdev sync check: clean"
+
+nbtest: $(STAMP)
+	$(BIN)/nbdev-test --flags slow --n-workers 2
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test: sync-check nbtest pytest
+
+clean:
+	rm -rf $(VENV)

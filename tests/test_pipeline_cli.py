@@ -1,0 +1,52 @@
+import json, subprocess, sys
+import numpy as np, pytest
+from vww_kit.data import sample_set
+from vww_kit.camera import InputSpec
+from vww_kit.pipeline import board_views, make_dataset
+from vww_kit.cli import main
+from conftest import ROOT
+
+SPEC = InputSpec(96, 96, 3, 'int8', 1/255, -128)
+
+def test_board_views_are_cached_and_batches_are_views(tmp_path):
+    ss = sample_set('val')
+    x, y = board_views(ss, 'esp32-cam', SPEC, tmp_path, progress=False)
+    assert x.shape == (len(ss), 96, 96, 3) and x.dtype == np.uint8 and set(y) == {0, 1}
+    assert len(list(tmp_path.glob('views-*.npz'))) == 1
+    x2, y2 = board_views(ss, 'esp32-cam', SPEC, tmp_path, progress=False)
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    xb, yb = next(iter(make_dataset(x, y, 8)))
+    assert np.allclose(xb.numpy(), x[:8]/255.0) and np.array_equal(yb.numpy().argmax(1), y[:8])
+    xa, _ = next(iter(make_dataset(x, y, 8, training=True)))
+    assert xa.shape == (8, 96, 96, 3) and 0 <= xa.numpy().min() and xa.numpy().max() <= 1
+    with pytest.raises(ValueError, match='No samples given'): board_views([], 'esp32-cam', SPEC)
+
+def test_cli_boards_and_errors(capsys, tmp_path):
+    assert main(['boards']) == 0
+    out = capsys.readouterr().out
+    assert all(b in out for b in ('esp32-cam', 'xiao-esp32s3-sense', 'esp32-s3-eye', 'nano33-ble-sense', 'cortex-m4'))
+    assert main(['demo', '--set', 'input.size=huge', '--out', str(tmp_path/'o')]) == 2
+    assert "input.size = 'huge'" in capsys.readouterr().err
+    (tmp_path/'full').mkdir(); (tmp_path/'full'/'mine.txt').write_text('keep me')
+    assert main(['data', 'sample', '--out', str(tmp_path/'full')]) == 2
+    assert 'exists and is not empty' in capsys.readouterr().err
+    assert (tmp_path/'full'/'mine.txt').read_text() == 'keep me'
+
+def test_demo_runs_and_resumes(tmp_path, capsys):
+    out = tmp_path/'demo'
+    assert main(['demo', '--out', str(out)]) == 0
+    st = json.loads((out/'demo_state.json').read_text())
+    assert st['done'] == ['data', 'board_views']
+    bal = json.loads((out/'data'/'class_balance.json').read_text())
+    assert bal['train']['person'] > 150 and (out/'data'/'contact_sheet.png').stat().st_size > 50_000
+    capsys.readouterr()
+    assert main(['demo', '--out', str(out)]) == 0
+    assert capsys.readouterr().out.count('done earlier, kept') == 2
+
+def test_console_script_is_installed():
+    from pathlib import Path
+    for cmd in ([str(Path(sys.executable).parent/'vww-kit'), 'boards'], [sys.executable, '-m', 'vww_kit.cli', 'boards']):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0 and 'nano33-ble-sense' in r.stdout, r.stderr
+    r = subprocess.run([str(Path(sys.executable).parent/'vww-kit'), 'demo', '--set', 'board.board=esp8266'], capture_output=True, text=True)
+    assert r.returncode == 2 and "board.board = 'esp8266'" in r.stderr and 'Traceback' not in r.stderr
