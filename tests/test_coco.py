@@ -233,3 +233,24 @@ def test_download_stale_part(tmp_path, site):
         download_coco(root, splits=['val'], base_url=url, progress=False)
     assert [s for s in seen if s[0] == '/zips/val2017.zip'] == [('/zips/val2017.zip', f'bytes={len(full)}-'), ('/zips/val2017.zip', None)]
     assert sorted(p.name for p in (root/'val2017').iterdir()) == sorted(VAL)
+
+# --- the recipe's coco source and the CLI
+
+def test_recipe_coco_source_builds_once_then_reads_folders(tmp_path, coco):
+    from vww_kit.config import load_recipe
+    from vww_kit.pipeline import recipe_samples
+    r = load_recipe(None, {'data.source': 'coco', 'data.path': str(coco), 'export.out': str(tmp_path/'out')})
+    ss = recipe_samples(r)
+    assert sorted((s.split, s.label) for s in ss).count(('val', 'person')) == 3
+    assert {s.split for s in ss} == {'train', 'val'} and (tmp_path/'out'/'vww_coco'/'val2017'/'labels.csv').exists()
+    assert len(recipe_samples(r, 'val')) == len(VAL)  # second call reads the built folders
+    with pytest.raises(ValueError, match=r'\[data\] source = coco needs \[data\] path'):
+        recipe_samples(load_recipe(None, {'data.source': 'coco'}))
+
+def test_cli_data_coco(tmp_path, coco, capsys):
+    from vww_kit.cli import main
+    assert main(['data', 'coco', str(coco), '--out', str(tmp_path/'vww')]) == 0
+    assert 'person' in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path/'vww'/'val2017'/'person').iterdir()) == ['crowd.jpg', 'p05.jpg', 'p06.jpg']
+    assert main(['data', 'coco', str(tmp_path/'nowhere'), '--out', str(tmp_path/'v2')]) == 2
+    assert 'nowhere' in capsys.readouterr().err

@@ -34,7 +34,7 @@ def cmd_boards(a):
         _say(f"{b.id:20} {b.mcu:26} {b.cpu_mhz:>4} {b.sram_bytes//1024:>5}KB {b.psram_bytes//1024**2:>5}MB "
              f"{b.flash_bytes//1024**2:>5}MB  {b.camera}")
 
-# %% ../nbs/80_cli.ipynb #1287d885
+# %% ../nbs/80_cli.ipynb #379673df
 def _prepare_out(out, overwrite, marker=None):
     "Create `out`; refuse a non-empty folder unless `overwrite`, or unless it is our own (has `marker`) for resuming"
     out = Path(out)
@@ -56,7 +56,7 @@ def data_report(samples, out)->dict:
     return bal
 
 def _print_balance(bal):
-    for sp, c in bal.items(): _say(f"  {sp:5}  person {c['person']:5}  no_person {c['no_person']:5}")
+    for sp, c in bal.items(): _say(f"  {sp:9}  person {c['person']:5}  no_person {c['no_person']:5}")
 
 def cmd_data(a):
     "Check a dataset and write its contact sheet and balance, or build VWW from COCO"
@@ -65,7 +65,7 @@ def cmd_data(a):
         from vww_kit.coco import build_vww, download_coco
         if a.download: download_coco(a.path, year=a.year)
         counts = build_vww(a.path, a.out, min_person_area=a.min_person_area, fmt=a.format, overwrite=a.overwrite, limit=a.limit)
-        _say(f"Visual Wake Words written to {a.out}:"); _print_balance({k.replace('20', '_20'): v for k, v in counts.items()})
+        _say(f"Visual Wake Words written to {a.out}:"); _print_balance(counts)
         return
     if a.source == 'folder' and not a.path: raise ValueError("vww-kit data folder needs the folder: vww-kit data folder PATH.")
     ss = sample_set() if a.source == 'sample' else folder_set(a.path)

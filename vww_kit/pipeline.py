@@ -35,14 +35,20 @@ def board_views(samples:list,           # `Sample`s from `sample_set` or `folder
     if path: path.parent.mkdir(parents=True, exist_ok=True); np.savez_compressed(path, x=x, y=y)
     return x, y
 
-# %% ../nbs/18_pipeline.ipynb #d8514196
-def recipe_samples(recipe, split:str=None)->list:
+# %% ../nbs/18_pipeline.ipynb #1e0c8691
+def recipe_samples(recipe, split:str=None, coco_out=None)->list:
     "The `Sample`s of the recipe's data source, optionally of one split"
     src = recipe.data.source
     if src == 'sample': ss = sample_set()
     else:
         if not recipe.data.path: raise ValueError(f"[data] source = {src} needs [data] path: the folder to read.")
-        ss = folder_set(recipe.data.path)
+        path = Path(recipe.data.path)
+        if src == 'coco':
+            from vww_kit.coco import build_vww
+            out = Path(coco_out or Path(recipe.export.out)/'vww_coco')
+            if not list(out.glob('*/labels.csv')): build_vww(path, out, min_person_area=recipe.data.min_person_area)
+            path = out
+        ss = folder_set(path)
     return [s for s in ss if split is None or s.split == split]
 
 # %% ../nbs/18_pipeline.ipynb #c619a6e0
