@@ -45,7 +45,7 @@ def test_int8_table_is_the_tflite_formula():
     p = np.arange(256)
     assert np.array_equal(lut, np.clip(np.round(p/255/0.02) + 3, -128, 127).astype(np.int8))
     assert input_lut(SPEC)[0] == -128 and input_lut(SPEC)[255] == 127
-    fl = InputSpec(96, 96, 3, 'float32', 1/255, 0)
+    fl = InputSpec(96, 96, 3, 'float32', 1.0, 0)
     assert to_model_input(np.array([0, 255], np.uint8), fl).tolist() == pytest.approx([0.0, 1.0])
 
 def test_bgr_frames_give_the_same_tensor():
@@ -99,3 +99,9 @@ def test_spec_from_keras_model_and_bad_models(tmp_path):
     with pytest.raises(ValueError, match='Not a readable TFLite model'): InputSpec.from_model(bad)
     v = tf_keras.Sequential([tf_keras.Input((10,)), tf_keras.layers.Dense(2)])
     with pytest.raises(ValueError, match='is not an image'): InputSpec.from_model(v)
+
+def test_pixel_scale_for_teachers_trained_on_raw_pixels():
+    raw = InputSpec(96, 96, 3, 'float32', 1.0, 0, pixel_scale=1.0)
+    assert input_lut(raw)[200] == 200.0
+    q = InputSpec(96, 96, 3, 'int8', 1.0, -128, pixel_scale=1.0)
+    assert input_lut(q)[200] == 72

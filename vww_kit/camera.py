@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['InputSpec', 'capture_size', 'pixel_format', 'rgb_to_rgb565', 'rgb565_to_rgb', 'rgb_to_luma', 'sensor_capture',
-           'box_resize', 'crop_box', 'input_lut', 'sketch_preprocess', 'board_view', 'to_model_input', 'board_camera']
+           'box_resize', 'crop_box', 'input_lut', 'sketch_preprocess', 'board_view', 'to_model_input', 'board_camera',
+           'frame_view']
 
 # %% ../nbs/15_camera.ipynb #016f357b
 from dataclasses import dataclass
@@ -12,17 +13,18 @@ from pathlib import Path
 import numpy as np, cv2
 from .config import Board, board as get_board
 
-# %% ../nbs/15_camera.ipynb #9d97fed8
+# %% ../nbs/15_camera.ipynb #b4c7dff9
 @dataclass(frozen=True)
 class InputSpec:
     "The model input the board must produce"
     height:int
     width:int
-    channels:int           # 1 (grayscale) or 3 (RGB)
-    dtype:str = 'int8'     # 'int8', 'uint8' or 'float32'
-    scale:float = 1/255    # real value = scale * (q - zero_point); float models take pixel * scale
+    channels:int             # 1 (grayscale) or 3 (RGB)
+    dtype:str = 'int8'       # 'int8', 'uint8' or 'float32'
+    scale:float = 1/255      # int8/uint8 quantization: real value = scale * (q - zero_point)
     zero_point:int = 0
-    crop:str = 'center'    # 'center': largest centered square (or the model's aspect); 'full': squash the frame
+    crop:str = 'center'      # 'center': largest centered square (or the model's aspect); 'full': squash the frame
+    pixel_scale:float = 1/255  # real value of an 8-bit pixel p is p * pixel_scale (1/255: [0, 1], as MLPerf trains)
 
     @property
     def color(self): return 'grayscale' if self.channels == 1 else 'rgb'
@@ -31,20 +33,21 @@ class InputSpec:
 
     @classmethod
     def from_recipe(cls, recipe, dtype='int8'):
-        "Spec of the recipe's input, with the int8 parameters a [0, 1] input gets from the converter"
+        "Spec of the recipe's input, with the int8 parameters the converter gives a [0, 1] input"
         c = 1 if recipe.input.color == 'grayscale' else 3
-        return cls(recipe.input.size, recipe.input.size, c, dtype, 1/255, -128 if dtype == 'int8' else 0, recipe.input.crop)
+        q = (1/255, -128) if dtype == 'int8' else (1/255, 0) if dtype == 'uint8' else (1.0, 0)
+        return cls(recipe.input.size, recipe.input.size, c, dtype, *q, recipe.input.crop)
 
     @classmethod
-    def from_model(cls, model, crop='center'):
+    def from_model(cls, model, crop='center', pixel_scale=1/255):
         "Spec read from a .tflite file (path or bytes) or a tf_keras model"
-        if isinstance(model, (str, Path, bytes, bytearray)): return _spec_from_tflite(model, crop)
+        if isinstance(model, (str, Path, bytes, bytearray)): return _spec_from_tflite(model, crop, pixel_scale)
         shape = tuple(model.input_shape[1:])
         if len(shape) != 3 or shape[-1] not in (1, 3):
             raise ValueError(f"Model input shape {shape} is not an image: expected (height, width, 1 or 3).")
-        return cls(shape[0], shape[1], shape[2], 'float32', 1/255, 0, crop)
+        return cls(shape[0], shape[1], shape[2], 'float32', 1.0, 0, crop, pixel_scale)
 
-def _spec_from_tflite(model, crop):
+def _spec_from_tflite(model, crop, pixel_scale):
     from ai_edge_litert.interpreter import Interpreter
     data = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
     try: d = Interpreter(model_content=bytes(data)).get_input_details()[0]
@@ -53,9 +56,8 @@ def _spec_from_tflite(model, crop):
     if len(shape) != 3 or shape[-1] not in (1, 3):
         raise ValueError(f"Model input shape {shape} is not an image: expected (height, width, 1 or 3).")
     dt = np.dtype(d['dtype']).name
-    scale, zp = d['quantization']
-    if dt == 'float32': scale, zp = 1/255, 0
-    return InputSpec(shape[0], shape[1], shape[2], dt, float(scale), int(zp), crop)
+    scale, zp = d['quantization'] if dt != 'float32' else (1.0, 0)
+    return InputSpec(shape[0], shape[1], shape[2], dt, float(scale), int(zp), crop, pixel_scale)
 
 # %% ../nbs/15_camera.ipynb #cb20cae8
 def capture_size(board:Board, spec:InputSpec)->tuple:
@@ -115,7 +117,7 @@ def sensor_capture(frame:np.ndarray,        # Any uint8 picture: (h, w, 3) or (h
     img = cv2.resize(_center_aspect(rgb, w, h), (w, h), interpolation=cv2.INTER_AREA)
     return rgb_to_luma(img) if pixel_format(spec) == 'grayscale' else rgb_to_rgb565(img)
 
-# %% ../nbs/15_camera.ipynb #451bd283
+# %% ../nbs/15_camera.ipynb #3526b85c
 def _bins(src, dst):
     "Start index of each of `dst` box-filter bins over `src` pixels (integer, as in the C code)"
     if dst > src: raise ValueError(f"Cannot upscale {src} pixels to {dst}: capture a larger frame.")
@@ -138,10 +140,10 @@ def crop_box(h:int, w:int, spec:InputSpec)->tuple:
 
 def input_lut(spec:InputSpec)->np.ndarray:
     "The 256-entry table from an 8-bit pixel to the model's input value"
-    p = np.arange(256, dtype=np.float64)
-    if spec.dtype == 'float32': return (p*spec.scale).astype(np.float32)
+    real = np.arange(256, dtype=np.float64)*spec.pixel_scale
+    if spec.dtype == 'float32': return real.astype(np.float32)
     lo, hi = (-128, 127) if spec.dtype == 'int8' else (0, 255)
-    return np.clip(np.round(p/255.0/spec.scale) + spec.zero_point, lo, hi).astype(spec.dtype)
+    return np.clip(np.round(real/spec.scale) + spec.zero_point, lo, hi).astype(spec.dtype)
 
 def sketch_preprocess(raw:np.ndarray, spec:InputSpec)->np.ndarray:
     "What the sketch does to a capture: 8-bit board view (height, width, channels), before the int8 table"
@@ -163,3 +165,14 @@ def to_model_input(view:np.ndarray, spec:InputSpec)->np.ndarray:
 def board_camera(frame:np.ndarray, board:Board|str, spec:InputSpec, channel_order:str='rgb')->np.ndarray:
     "Exactly the input tensor (height, width, channels) the board feeds the model for `frame`"
     return to_model_input(board_view(frame, board, spec, channel_order), spec)
+
+# %% ../nbs/15_camera.ipynb #1a2ec32b
+def frame_view(frame:np.ndarray, spec:InputSpec, channel_order:str='rgb')->np.ndarray:
+    "8-bit view of any frame at the spec's size, framed as the sketch frames it, without a board camera"
+    img = _check_frame(frame, channel_order)
+    y, x, ch, cw = crop_box(*img.shape[:2], spec)
+    if ch < spec.height or cw < spec.width:
+        k = max(spec.height/ch, spec.width/cw)
+        img = cv2.resize(img, (max(spec.width, round(img.shape[1]*k)), max(spec.height, round(img.shape[0]*k))),
+                         interpolation=cv2.INTER_LINEAR)
+    return sketch_preprocess(img, spec)
