@@ -18,11 +18,17 @@ from . import check_tf_keras
 from .data import LABELS
 from .camera import InputSpec, frame_view, input_lut
 
-# %% ../nbs/20_models.ipynb #2bef7e82
+# %% ../nbs/20_models.ipynb #bcf46b1c
 V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1), (512, 1),
              (512, 1), (1024, 2), (1024, 1))  # (pointwise filters at width 1, depthwise stride)
 
 def _channels(filters, width): return max(4, int(filters*width))
+
+class _Layers:
+    "tf_keras.layers with one batch-norm momentum for the whole model"
+    def __init__(self, momentum): self.momentum = momentum
+    def __getattr__(self, k): return getattr(tf_keras.layers, k)
+    def BatchNormalization(self, **kw): return tf_keras.layers.BatchNormalization(momentum=self.momentum, **kw)
 
 def _head(x, classes, dropout, L):
     x = L.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name='pool')(x)  # average over the whole map, as MLPerf
@@ -35,9 +41,11 @@ def mobilenet_v1(input_size:int=96,   # Input height and width, pixels
                  width:float=0.25,    # Width multiplier (alpha)
                  classes:int=2,       # Output classes (no_person, person)
                  dropout:float=0.0,   # Dropout before the classifier
-                 name:str=None):
+                 name:str=None,
+                 bn_momentum:float=0.9, # Batch-norm moving-average momentum: 0.9 settles within a few small epochs
+                ):
     "MobileNetV1 as the MLPerf Tiny VWW reference builds it, in tf_keras"
-    L = tf_keras.layers
+    L = _Layers(bn_momentum)
     inp = tf_keras.Input((input_size, input_size, channels), name='image')
     x = L.Conv2D(_channels(32, width), 3, strides=2, padding='same', name='stem_conv')(inp)
     x = L.ReLU(name='stem_relu')(L.BatchNormalization(name='stem_bn')(x))
@@ -48,7 +56,7 @@ def mobilenet_v1(input_size:int=96,   # Input height and width, pixels
         x = L.ReLU(name=f'block{i}_pw_relu')(L.BatchNormalization(name=f'block{i}_pw_bn')(x))
     return tf_keras.Model(inp, _head(x, classes, dropout, L), name=name or f'mobilenet_v1_{width:g}_{input_size}')
 
-# %% ../nbs/20_models.ipynb #065b245e
+# %% ../nbs/20_models.ipynb #3a5be9ec
 V2_BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 
 def _div8(v, d=8):
@@ -57,9 +65,9 @@ def _div8(v, d=8):
 
 def mobilenet_v2(input_size:int=96, channels:int=3, width:float=0.35, classes:int=2, dropout:float=0.0,
                  last_channels:int=None, # Channels of the last 1x1 conv (None: 1280, scaled up at width > 1)
-                 name:str=None):
+                 name:str=None, bn_momentum:float=0.9):
     "MobileNetV2 in tf_keras, ReLU6, named by block"
-    L = tf_keras.layers
+    L = _Layers(bn_momentum)
     inp = tf_keras.Input((input_size, input_size, channels), name='image')
     x = L.Conv2D(_div8(32*width), 3, strides=2, padding='same', use_bias=False, name='stem_conv')(inp)
     x = L.ReLU(6., name='stem_relu')(L.BatchNormalization(name='stem_bn')(x))
