@@ -50,3 +50,14 @@ def test_console_script_is_installed():
         assert r.returncode == 0 and 'nano33-ble-sense' in r.stdout, r.stderr
     r = subprocess.run([str(Path(sys.executable).parent/'vww-kit'), 'demo', '--set', 'board.board=esp8266'], capture_output=True, text=True)
     assert r.returncode == 2 and "board.board = 'esp8266'" in r.stderr and 'Traceback' not in r.stderr
+
+def test_cli_profile(mlperf_dir, capsys):
+    assert main(['profile', str(mlperf_dir/'vww_96_int8.tflite'), '--json']) == 0
+    p = json.loads(capsys.readouterr().out)
+    assert {'params', 'macs', 'model_bytes', 'peak_activation_bytes', 'arena_bytes', 'ops', 'fits'} <= set(p)
+    assert p['fits']['esp32-cam']['fits'] is True and abs(p['macs'] - 7.49e6) < 0.01*7.49e6
+    assert main(['profile', str(mlperf_dir/'vww_96_int8.tflite'), '--board', 'cortex-m4', '--brief']) == 1
+    out = capsys.readouterr().out
+    assert 'cortex-m4' in out and 'short by' in out
+    assert main(['profile', 'no_such_model.tflite']) == 2
+    assert 'does not exist' in capsys.readouterr().err
