@@ -61,3 +61,21 @@ def test_cli_profile(mlperf_dir, capsys):
     assert 'cortex-m4' in out and 'short by' in out
     assert main(['profile', 'no_such_model.tflite']) == 2
     assert 'does not exist' in capsys.readouterr().err
+
+def test_cli_distill(mlperf_dir, tmp_path, capsys):
+    "vww-kit distill: MLPerf teacher -> tiny preset, one epoch; writes the student and the comparison; resumes into its own folder"
+    out = tmp_path/'d'
+    args = ['distill', '--teacher', str(mlperf_dir), '--student', 'vww-tiny', '--epochs', '1', '--out', str(out)]
+    assert main(args) == 0
+    res = json.loads((out/'distill.json').read_text())
+    teacher, student = res['rows']
+    assert teacher['accuracy'] > 0.75 and teacher['params'] == 210850
+    assert student['params'] < teacher['params']/4 and student['int8_bytes'] < teacher['int8_bytes']/3
+    assert len(res['history']['loss']) == 1 and (out/'student.h5').stat().st_size > 0
+    assert 'student written to' in capsys.readouterr().out
+    assert main(args) == 0                       # its own folder: accepted again
+    (tmp_path/'other').mkdir(); (tmp_path/'other'/'notes.txt').write_text('mine')
+    assert main(args[:-1] + [str(tmp_path/'other')]) == 2
+    assert 'not empty' in capsys.readouterr().err and (tmp_path/'other'/'notes.txt').read_text() == 'mine'
+    assert main(['distill', '--student', 'resnet-9000', '--teacher', str(mlperf_dir), '--out', str(tmp_path/'x')]) == 2
+    assert 'not a preset' in capsys.readouterr().err
