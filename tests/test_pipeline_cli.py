@@ -79,3 +79,12 @@ def test_cli_distill(mlperf_dir, tmp_path, capsys):
     assert 'not empty' in capsys.readouterr().err and (tmp_path/'other'/'notes.txt').read_text() == 'mine'
     assert main(['distill', '--student', 'resnet-9000', '--teacher', str(mlperf_dir), '--out', str(tmp_path/'x')]) == 2
     assert 'not a preset' in capsys.readouterr().err
+
+def test_cli_export(mlperf_dir, tmp_path, capsys):
+    "vww-kit export: the MLPerf int8 model as an ESP32-CAM sketch; the same folder again is refused without --overwrite"
+    args = ['export', str(mlperf_dir/'vww_96_int8.tflite'), '--board', 'esp32-cam', '--out', str(tmp_path), '--name', 'person detector']
+    assert main(args) == 0
+    ino = tmp_path/'person_detector'/'person_detector.ino'
+    assert ino.exists() and 'Sketch written' in capsys.readouterr().out
+    assert main(args) == 2 and 'not empty' in capsys.readouterr().err
+    assert main(args + ['--overwrite']) == 0

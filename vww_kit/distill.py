@@ -6,8 +6,8 @@
 __all__ = ['distillation_loss', 'Distiller', 'teacher_probs', 'DistillResult', 'distill', 'accuracy', 'model_row', 'format_rows',
            'preset_students', 'DistillWidget']
 
-# %% ../nbs/30_distill.ipynb #3862d058
-import json, os, time
+# %% ../nbs/30_distill.ipynb #d1b88a23
+import hashlib, json, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -97,14 +97,23 @@ def _check_outputs(student, teacher):
         raise ValueError(f"The student outputs {so} values but the teacher outputs 2 (no_person, person): build the "
                          f"student with classes=2 so that their outputs match.")
 
-# %% ../nbs/30_distill.ipynb #8c8d1812
-def teacher_probs(teacher:Teacher, views:np.ndarray, cache=None)->np.ndarray:
-    "The teacher's (no_person, person) probabilities for uint8 views, cached in an .npy file when `cache` is given"
-    if cache and Path(cache).exists():
-        p = np.load(cache)
-        if len(p) == len(views): return p
+# %% ../nbs/30_distill.ipynb #018d07e7
+def _fingerprint(teacher:Teacher, views:np.ndarray)->str:
+    "A short hash of the teacher (its file or weights, output order, input spec) and of the views"
+    h = hashlib.sha1(np.ascontiguousarray(views).tobytes())
+    h.update(bytes(teacher.model) if teacher.is_tflite else b''.join(w.tobytes() for w in teacher.model.get_weights()))
+    h.update(repr((teacher.person_index, teacher.spec)).encode())
+    return h.hexdigest()[:16]
+
+def teacher_probs(teacher:Teacher,       # The teacher
+                  views:np.ndarray,      # uint8 board views (n, h, w, c)
+                  cache_dir=None,        # Folder for `teacher_<fingerprint>.npy`; None: no cache
+                 )->np.ndarray:
+    "The teacher's (no_person, person) probabilities for `views`, computed once and cached under a fingerprint of both"
+    f = Path(cache_dir)/f'teacher_{_fingerprint(teacher, views)}.npy' if cache_dir else None
+    if f and f.exists(): return np.load(f)
     p = teacher.probs(teacher.views(views)).astype(np.float32)
-    if cache: Path(cache).parent.mkdir(parents=True, exist_ok=True); np.save(cache, p)
+    if f: f.parent.mkdir(parents=True, exist_ok=True); np.save(f, p)
     return p
 
 def _ds(x, y, tp, batch_size, training, seed, spec, mixup=0.0):
@@ -166,15 +175,16 @@ def distill(student,                       # tf_keras student (untrained or not)
     wd = Path(work_dir) if work_dir else None
     tp = None
     if teacher is not None and teacher.is_tflite:  # slow teacher: once per frame, cached on disk
-        tp = teacher_probs(teacher, x, wd/'teacher_train.npy' if wd else None)
+        tp = teacher_probs(teacher, x, wd/'teacher' if wd else None)
     d.compile(optimizer=tf_keras.optimizers.Adam(learning_rate))
+    d(np.zeros((1, *spec.shape), np.float32))   # built before fit: BackupAndRestore can only restore a built model
     cbs = list(callbacks)
     if val is not None and patience:
         cbs.append(tf_keras.callbacks.EarlyStopping('val_accuracy', patience=patience, mode='max', restore_best_weights=True))
     if wd: cbs.append(tf_keras.callbacks.BackupAndRestore(str(wd/'backup')))
     vds = None
     if val is not None:
-        vtp = teacher_probs(teacher, val[0], wd/'teacher_val.npy' if wd else None) if tp is not None else None
+        vtp = teacher_probs(teacher, val[0], wd/'teacher' if wd else None) if tp is not None else None
         vds = _ds(val[0], val[1], vtp, batch_size, False, seed, spec)
     t0 = time.time()
     h = d.fit(_ds(x, y, tp, batch_size, True, seed, spec, mixup), validation_data=vds, epochs=epochs, callbacks=cbs, verbose=verbose)

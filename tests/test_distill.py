@@ -1,0 +1,52 @@
+import json
+import numpy as np, pytest, tf_keras
+from vww_kit.data import sample_set
+from vww_kit.camera import InputSpec
+from vww_kit.pipeline import board_views
+from vww_kit.models import build_model, mobilenet_v1, Teacher
+from vww_kit.distill import distill, accuracy, Distiller
+
+@pytest.fixture(scope='module')
+def views32():
+    spec = InputSpec(32, 32, 3, 'int8', 1/255, -128)
+    return (board_views(sample_set('train')[::4], 'esp32-cam', spec, progress=False),
+            board_views(sample_set('val')[::2], 'esp32-cam', spec, progress=False))
+
+class Interrupt(tf_keras.callbacks.Callback):
+    "Stops training the way Ctrl-C does, as epoch `at` (0-based) begins"
+    def __init__(self, at): super().__init__(); self.at = at
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at: raise KeyboardInterrupt
+
+def test_interrupted_run_resumes_from_its_last_epoch(views32, tmp_path):
+    (xt, yt), val = views32
+    teacher = Teacher(build_model('mobilenet_v1', 32, 'rgb', 0.25))
+    seen = []
+    class Epochs(tf_keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None): seen.append(epoch)
+    with pytest.raises(KeyboardInterrupt):
+        distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, yt), val, teacher, epochs=4, verbose=0,
+                patience=0, work_dir=tmp_path, callbacks=[Epochs(), Interrupt(2)])
+    assert seen == [0, 1, 2] and (tmp_path/'backup').exists()
+    seen.clear()
+    r = distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, yt), val, teacher, epochs=4, verbose=0,
+                patience=0, work_dir=tmp_path, callbacks=[Epochs()])
+    assert seen == [2, 3]                                   # the first two epochs are not run again
+    assert json.loads((tmp_path/'history.json').read_text()) == r.history
+
+def test_early_stopping_restores_the_best_epoch(views32):
+    (xt, yt), (xv, yv) = views32
+    s = build_model('mobilenet_v1', 32, 'rgb', 0.1)
+    r = distill(s, (xt, yt), (xv, yv), epochs=15, patience=2, learning_rate=3e-3, verbose=0)
+    h = r.history['val_accuracy']
+    assert len(h) < 15, f'early stopping never triggered: {h}'
+    assert accuracy(s, xv, yv) == pytest.approx(max(h), abs=1e-6)   # the weights of the best epoch, not the last
+
+def test_bad_inputs_are_refused(views32):
+    (xt, yt), val = views32
+    with pytest.raises(ValueError, match='need a teacher'):
+        distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, None), val, None, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r'shape \(32, 32, 3\) but the student takes \(64, 64, 3\)'):
+        distill(build_model('mobilenet_v1', 64, 'rgb', 0.1), (xt, yt), val, None, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match='outputs 3 values'):
+        Distiller(mobilenet_v1(32, 3, 0.1, classes=3), Teacher(build_model('mobilenet_v1', 32, 'rgb', 0.25)))
