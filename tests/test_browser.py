@@ -1,0 +1,204 @@
+"""The webcam widget in a real browser: JupyterLab + headless Chromium with a fake camera fed by sample frames.
+
+Chromium's fake camera (`--use-file-for-fake-video-capture`) plays a .y4m video that this test builds out of real
+sample frames: person, empty street, person, empty street. A notebook that makes the webcam widget runs in
+JupyterLab; the test reads, again and again, the label the page shows together with the board input the page
+shows beside it, finds which segment of the video that input came from, and checks that the label is that
+segment's. Then it closes the widget and checks that the camera was released.
+
+Needs Debian's `chromium` (apt) and Playwright for Python (pip, no browser download: the system Chromium is driven).
+"""
+import os, re, secrets, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+import numpy as np, cv2, pytest
+
+CHROMIUM = '/usr/bin/chromium'
+W, H, FPS, SEG = 320, 240, 10, 30   # fake camera: 320x240, 10 fps, 3 s segments
+
+def _free_port():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def _camera_frame(rgb):
+    "A sample frame as a 320x240 camera picture: scaled to the height, centred, sides mirrored (the board crops them)"
+    h, w = rgb.shape[:2]
+    img = cv2.resize(rgb, (max(1, round(w*H/h)), H), interpolation=cv2.INTER_AREA)
+    if img.shape[1] >= W: x = (img.shape[1] - W)//2; return np.ascontiguousarray(img[:, x:x + W])
+    pad = W - img.shape[1]
+    return cv2.copyMakeBorder(img, 0, 0, pad//2, pad - pad//2, cv2.BORDER_REFLECT)
+
+def _i420_roundtrip(rgb):
+    "What the browser gets from the .y4m: 4:2:0 chroma"
+    return cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), cv2.COLOR_YUV2RGB_I420)
+
+def _jpeg_roundtrip(rgb, q=85):
+    return cv2.imdecode(cv2.imencode('.jpg', rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])[1], cv2.IMREAD_COLOR)[..., ::-1]
+
+def _segments(sim):
+    "Four 3 s segments of real sample frames (person, empty, person, empty) the model gets right with a margin"
+    from vww_kit.data import sample_set, read_frame
+    pick = [('bikes-3-cyclist', 'person', range(105, 137)), ('bikes-1-lane', 'no_person', range(0, 30)),
+            ('carphone', 'person', range(0, 56)), ('bikes-3-cyclist', 'no_person', range(84, 101))]
+    segs = []
+    for scene, label, idx in pick:
+        frames = []
+        for s in sample_set():
+            if s.scene == scene and s.label == label and s.index in idx:
+                f = _i420_roundtrip(_camera_frame(read_frame(s)))
+                sim.reset(); score = sim.step(_jpeg_roundtrip(f), 0).score
+                if (score > 0.75) if label == 'person' else (score < 0.25): frames.append(f)
+        assert len(frames) >= 5, f"Too few sample frames of {scene} ({label}) that the model gets right with a margin"
+        segs.append((label, [frames[i] for i in np.linspace(0, len(frames) - 1, SEG).round().astype(int)]))
+    return segs
+
+def _write_y4m(path, frames):
+    with open(path, 'wb') as f:
+        f.write(f'YUV4MPEG2 W{W} H{H} F{FPS}:1 Ip A1:1 C420jpeg\n'.encode())
+        for rgb in frames: f.write(b'FRAME\n' + cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
+
+NOTEBOOK_CELLS = [
+    "from vww_kit.simulate import Simulator, SimulatorWidget\n"
+    "sim = Simulator({model!r}, 'esp32-cam', threshold=0.5, n=1, m=1)\n"
+    "w = SimulatorWidget(sim, fps=8, dataset_dir='collected')\n"
+    "w",
+    "w.close()",
+]
+
+def _notebook(path, model):
+    import nbformat
+    from nbformat.v4 import new_notebook, new_code_cell
+    nb = new_notebook(cells=[new_code_cell(c.format(model=str(model))) for c in NOTEBOOK_CELLS])
+    nb.metadata = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}
+    nbformat.write(nb, path)
+
+def _start_lab(root, port, token):
+    env = {**os.environ, 'PATH': os.pathsep.join([str(Path(sys.executable).parent), os.environ.get('PATH', '')]),
+           'JUPYTER_RUNTIME_DIR': str(root/'.runtime'), 'JUPYTER_CONFIG_DIR': str(root/'.config'),
+           'JUPYTERLAB_SETTINGS_DIR': str(root/'.settings'), 'JUPYTERLAB_WORKSPACES_DIR': str(root/'.workspaces'),
+           'OMP_NUM_THREADS': '1'}
+    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
+           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}', '--ServerApp.allow_root=True',
+           '--expose-app-in-browser', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+           '--LabApp.news_url=None']
+    log = open(root/'lab.log', 'wb')
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None: break
+        try:
+            with urllib.request.urlopen(f'http://127.0.0.1:{port}/api/status?token={token}', timeout=2) as r:
+                if r.status == 200: return proc
+        except OSError: time.sleep(0.5)
+    proc.kill()
+    raise AssertionError(f"JupyterLab did not start in 60 s:\n{(root/'lab.log').read_text()[-3000:]}")
+
+READ_PAGE = """() => {
+  const label = document.querySelector('.vww-label'), view = document.querySelector('.vww-view');
+  if (!label || label.dataset.seq === undefined || !view || view.dataset.seq !== label.dataset.seq || !view.naturalWidth) return null;
+  const c = document.createElement('canvas'); c.width = view.naturalWidth; c.height = view.naturalHeight;
+  c.getContext('2d').drawImage(view, 0, 0);
+  return {seq: +label.dataset.seq, label: label.textContent, view: c.toDataURL('image/png')};
+}"""
+
+def _decode_data_url(url):
+    import base64
+    return cv2.imdecode(np.frombuffer(base64.b64decode(url.split(',', 1)[1]), np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    "A JupyterLab server on a free port with a token, serving a fresh folder; skips where Chromium is absent"
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: the real-browser widget tests need Debian's `chromium` "
+                    f"package (apt-get install chromium).")
+    from conftest import SHARED_MODELS
+    if not (SHARED_MODELS/'vww_96_int8.tflite').exists():
+        pytest.skip(f"MLPerf VWW reference model not found at {SHARED_MODELS} (../shared/models/mlperf-tiny-vww)")
+    root = tmp_path_factory.mktemp('lab')
+    port, token = _free_port(), secrets.token_hex(16)
+    proc = _start_lab(root, port, token)
+    yield dict(root=root, url=f'http://127.0.0.1:{port}', token=token, model=SHARED_MODELS/'vww_96_int8.tflite')
+    proc.terminate()
+    try: proc.wait(15)
+    except subprocess.TimeoutExpired: proc.kill()
+
+def _open_notebook(browser, lab, name):
+    "Open `name` in JupyterLab, wait for its kernel, run its first cell"
+    page = browser.new_page(viewport={'width': 1280, 'height': 900})
+    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}", timeout=60_000)
+    page.wait_for_function("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                           " const k = w && w.sessionContext && w.sessionContext.session &&"
+                           " w.sessionContext.session.kernel; return k && k.status === 'idle'; }",
+                           timeout=90_000, polling=500)
+    _run_cell(page, 0)
+    return page
+
+def _run_cell(page, i):
+    page.evaluate(f"() => {{ const nb = window.jupyterapp.shell.currentWidget.content; nb.activeCellIndex = {i};"
+                  f" return window.jupyterapp.commands.execute('notebook:run-cell'); }}")
+
+def _wait_for_decision(page):
+    try: page.wait_for_function(READ_PAGE, timeout=60_000, polling=200)
+    except Exception:
+        text = page.evaluate("() => (document.querySelector('.jp-Notebook') || document.body).innerText")
+        raise AssertionError(f"The widget showed no decision within 60 s. Page:\n{text[-2000:]}") from None
+
+def test_label_follows_the_fake_camera(lab):
+    from playwright.sync_api import sync_playwright
+    from vww_kit.simulate import Simulator
+    from vww_kit.camera import board_view
+    root, model = lab['root'], lab['model']
+    sim = Simulator(model, 'esp32-cam', threshold=0.5, n=1, m=1)
+    segs = _segments(sim)
+    frames = [f for _, fs in segs for f in fs]
+    truth = [lb for lb, fs in segs for _ in fs]
+    seg_of = [k for k, (_, fs) in enumerate(segs) for _ in fs]
+    _write_y4m(root/'camera.y4m', frames)
+    refs = np.stack([board_view(f, 'esp32-cam', sim.spec) for f in frames]).astype(np.int16)
+    _notebook(root/'webcam.ipynb', model)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+            f'--use-file-for-fake-video-capture={root/"camera.y4m"}'])
+        page = _open_notebook(browser, lab, 'webcam.ipynb')
+        _wait_for_decision(page)
+        assert page.evaluate("() => globalThis.__vww_kit_tracks.live") == 1  # the camera is on
+        seen, t_end = {}, time.time() + 26  # two loops of the 12 s video
+        while time.time() < t_end:
+            r = page.evaluate(READ_PAGE)
+            if r and r['seq'] not in seen: seen[r['seq']] = r
+            page.wait_for_timeout(120)
+        _run_cell(page, 1)  # w.close() in the kernel: the browser must stop the camera
+        page.wait_for_function("() => globalThis.__vww_kit_tracks.live === 0", timeout=20_000, polling=200)
+        browser.close()
+    assert len(seen) >= 30, f"Only {len(seen)} decisions were shown in 26 s; expected at least 30 (8 frames a second sent)"
+    hits, segs_seen, dists = 0, set(), []
+    for r in seen.values():
+        v = _decode_data_url(r['view']).astype(np.int16)
+        d = np.abs(refs - v).mean(axis=(1, 2, 3))
+        k = int(d.argmin()); dists.append(float(d[k]))
+        segs_seen.add(seg_of[k])
+        hits += r['label'].replace(' ', '_') == truth[k]
+    print(f"{len(seen)} decisions shown; label = segment in {hits}; segments seen {sorted(segs_seen)}; "
+          f"median distance to the nearest fake-camera frame {np.median(dists):.2f}")
+    assert np.median(dists) < 12, f"The board inputs shown do not match the fake camera's frames (median distance {np.median(dists):.1f})"
+    assert segs_seen == {0, 1, 2, 3}, f"Not every segment of the video reached the page: {sorted(segs_seen)}"
+    labels = {r['label'] for r in seen.values()}
+    assert labels == {'person', 'no person'}, f"The page showed only {labels}"
+    assert hits/len(seen) >= 0.9, f"The label matched the video segment in {hits} of {len(seen)} decisions"
+
+def test_no_camera_offers_the_sample_video(lab):
+    "A browser without a camera (or without permission) says so, and the sample video button plays through the model"
+    from playwright.sync_api import sync_playwright
+    _notebook(lab['root']/'nocamera.ipynb', lab['model'])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)  # no fake camera: none at all
+        page = _open_notebook(browser, lab, 'nocamera.ipynb')
+        page.wait_for_selector('.vww-sample:not([hidden])', timeout=60_000)
+        msg = page.inner_text('.vww-message')
+        print(f'no camera: the widget says {msg!r}')
+        assert re.search(r'No camera found|Camera permission denied|cannot use a camera', msg), msg
+        page.click('.vww-sample')
+        _wait_for_decision(page)
+        page.wait_for_function("() => +document.querySelector('.vww-label').dataset.seq >= 10", timeout=30_000)
+        assert page.evaluate("() => globalThis.__vww_kit_tracks.live") == 0
+        _run_cell(page, 1)
+        browser.close()
