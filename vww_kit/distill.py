@@ -30,7 +30,7 @@ def distillation_loss(y_true, student_probs, teacher_probs, alpha:float=0.3, tem
     ce = tf_keras.losses.categorical_crossentropy(y_true, student_probs)
     return alpha*ce + (1 - alpha)*temperature**2*kl
 
-# %% ../nbs/30_distill.ipynb #c0f78c20
+# %% ../nbs/30_distill.ipynb #6a0b9c58
 def _teacher_fn(teacher:Teacher, student_spec:InputSpec):
     "In-graph function: student input batch (float, pixel * student scale) -> teacher (no_person, person) probabilities"
     m, ts = teacher.model, teacher.spec   # never frozen in place (that would change the user's model); only the student's variables get gradients
@@ -45,10 +45,10 @@ def _teacher_fn(teacher:Teacher, student_spec:InputSpec):
 
 class Distiller(tf_keras.Model):
     "Trains `student` from hard labels and a teacher's soft outputs"
-    def __init__(self, student, teacher:Teacher=None, alpha:float=0.3, temperature:float=4.0):
+    def __init__(self, student, teacher:Teacher=None, alpha:float=0.3, temperature:float=4.0, correct:bool=False):
         super().__init__()
         self.student = check_tf_keras(student)
-        self.alpha, self.temperature = float(alpha), float(temperature)
+        self.alpha, self.temperature, self.correct = float(alpha), float(temperature), bool(correct)
         self.spec = InputSpec.from_model(student)
         self.teacher = teacher
         self.live = teacher is not None and not teacher.is_tflite
@@ -70,8 +70,10 @@ class Distiller(tf_keras.Model):
 
     def train_step(self, data):
         x, y, cached = (data + (None,))[:3] if isinstance(data, tuple) else (data, None, None)
-        tp = self._targets(x, cached)
-        if tp is None: tp = y                           # no teacher: the soft term vanishes (alpha is 1)
+        tp = raw = self._targets(x, cached)
+        if tp is None: tp = raw = y                     # no teacher: the soft term vanishes (alpha is 1)
+        if self.correct:                                # the label overrules a teacher that gets the frame wrong
+            tp = tf.where((tf.argmax(tp, -1) != tf.argmax(y, -1))[:, None], y, tp)
         if y is None or self.alpha == 0: y = tp         # unlabelled: the teacher labels the frames
         with tf.GradientTape() as tape:
             sp = self.student(x, training=True)
@@ -79,7 +81,7 @@ class Distiller(tf_keras.Model):
         grads = tape.gradient(loss, self.student.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.student.trainable_variables))
         self.loss_tracker.update_state(loss); self.acc.update_state(y, sp)
-        self.agree.update_state(tf.cast(tf.argmax(sp, -1) == tf.argmax(tp, -1), tf.float32))
+        self.agree.update_state(tf.cast(tf.argmax(sp, -1) == tf.argmax(raw, -1), tf.float32))
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
@@ -97,7 +99,7 @@ def _check_outputs(student, teacher):
         raise ValueError(f"The student outputs {so} values but the teacher outputs 2 (no_person, person): build the "
                          f"student with classes=2 so that their outputs match.")
 
-# %% ../nbs/30_distill.ipynb #018d07e7
+# %% ../nbs/30_distill.ipynb #06689f51
 def _fingerprint(teacher:Teacher, views:np.ndarray)->str:
     "A short hash of the teacher (its file or weights, output order, input spec) and of the views"
     h = hashlib.sha1(np.ascontiguousarray(views).tobytes())
@@ -155,6 +157,7 @@ def distill(student,                       # tf_keras student (untrained or not)
             learning_rate:float=1e-3,
             patience:int=8,                # early stopping patience (epochs), on val accuracy; 0: no early stopping
             mixup:float=0.0,               # largest mixup weight (0: off); a live teacher labels the mixed pictures
+            correct_teacher:bool=True,     # with labels: where the teacher is wrong, the label is the soft target
             seed:int=0,
             work_dir=None,                 # checkpoints (resume after interruption) and teacher cache
             callbacks=(),                  # extra tf_keras callbacks (e.g. a widget's live plot)
@@ -171,7 +174,7 @@ def distill(student,                       # tf_keras student (untrained or not)
     if x.shape[1:] != spec.shape:
         raise ValueError(f"Training views have shape {x.shape[1:]} but the student takes {spec.shape}: make the views "
                          f"with the student's InputSpec.")
-    d = Distiller(student, teacher, alpha, temperature)
+    d = Distiller(student, teacher, alpha, temperature, correct=correct_teacher and y is not None and teacher is not None)
     wd = Path(work_dir) if work_dir else None
     tp = None
     if teacher is not None and teacher.is_tflite:  # slow teacher: once per frame, cached on disk

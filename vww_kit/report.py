@@ -72,12 +72,16 @@ def write_report(out,                # Output folder
     p.write_text(render_html(report, figs))
     return p
 
-# %% ../nbs/78_report.ipynb #b8bef9b5
+# %% ../nbs/78_report.ipynb #261618cb
 def lookup(report:dict, key:str):
-    "The value at a dotted `data-key` path of a report dict"
-    v = report
-    for part in key.split('.'):
-        v = v[int(part)] if isinstance(v, list) else v[part]
+    "The value at a dotted `data-key` path of a report dict (keys may hold dots themselves: the longest match wins)"
+    v, rest = report, key
+    while rest:
+        if isinstance(v, list):
+            i, _, rest = rest.partition('.'); v = v[int(i)]; continue
+        k = max((k for k in v if rest == k or rest.startswith(k + '.')), key=len, default=None)
+        if k is None: raise KeyError(f"{key!r}: no {rest!r} in the report")
+        v, rest = v[k], rest[len(k) + 1:]
     return v
 
 def page_numbers(page:str)->dict:
