@@ -1,0 +1,222 @@
+"""vww_kit.native: generated C is bit-exact with tflite-micro, on the host and bare metal (Cortex-M4F, RV32IMC).
+
+Cross builds need: apt-get install gcc-arm-none-eabi picolibc-arm-none-eabi gcc-riscv64-unknown-elf
+picolibc-riscv64-unknown-elf qemu-system-arm qemu-system-misc; instruction counts need `pip install unicorn`.
+Each of those tests skips, saying which package is missing, where its tool is absent.
+"""
+import shutil, subprocess
+from pathlib import Path
+import numpy as np
+import pytest
+import vww_kit
+from vww_kit import native as N
+from vww_kit.data import sample_set
+from vww_kit.camera import InputSpec, to_model_input
+from vww_kit.pipeline import board_views
+
+SPEC = InputSpec(96, 96, 3, 'int8', 1/255, -128)
+SHARED_MODELS = Path(__file__).resolve().parents[1].parent/'shared'/'models'/'mlperf-tiny-vww'
+
+@pytest.fixture(scope='module')
+def views(tmp_path_factory):
+    "Board views of the whole sample set (train + val + test), as the ESP32-CAM sees them"
+    samples = sample_set('train') + sample_set('val') + sample_set('test')
+    x, y = board_views(samples, 'esp32-cam', SPEC, tmp_path_factory.mktemp('views'), progress=False)
+    return x, y
+
+@pytest.fixture(scope='module')
+def mlperf(views):
+    p = SHARED_MODELS/'vww_96_int8.tflite'
+    if not p.exists(): pytest.skip(f"MLPerf VWW reference model not found at {SHARED_MODELS} (../shared/models/mlperf-tiny-vww)")
+    data = p.read_bytes()
+    return data, to_model_input(views[0], InputSpec.from_model(data))
+
+@pytest.fixture(scope='module')
+def student(views):
+    "A MobileNetV1 width 0.1 student trained one epoch on the train views, int8 with real-view calibration"
+    import tf_keras
+    from vww_kit.models import mobilenet_v1
+    from vww_kit.profile import to_int8_tflite
+    tf_keras.utils.set_random_seed(0)
+    x, y = views
+    n = len(sample_set('train'))
+    xf = x[:n].astype(np.float32)/255
+    m = mobilenet_v1(96, 3, 0.1)
+    m.compile(tf_keras.optimizers.Adam(2e-3), 'sparse_categorical_crossentropy')
+    m.fit(xf, y[:n], epochs=1, batch_size=32, verbose=0)
+    data = to_int8_tflite(m, representative=xf[::13][:32])
+    return data, to_model_input(x, InputSpec.from_model(data))
+
+@pytest.fixture(scope='module')
+def pad_add(views):
+    "A small untrained model with PAD, ADD, a depthwise multiplier of 2, strided and 2x2 pooling layers"
+    import tf_keras
+    from vww_kit.profile import to_int8_tflite
+    tf_keras.utils.set_random_seed(1)
+    L = tf_keras.layers
+    inp = tf_keras.Input((96, 96, 3))
+    a = L.ZeroPadding2D(((1, 0), (0, 1)))(inp)
+    a = L.Conv2D(8, 3, strides=2, padding='valid', activation='relu')(a)
+    b = L.DepthwiseConv2D(3, padding='same', activation='relu6', depth_multiplier=2)(a)
+    c = L.Add()([a, L.Conv2D(8, 1)(b)])
+    c = L.Conv2D(12, 3, strides=2, padding='same', activation='relu')(c)
+    c = L.Flatten()(L.AveragePooling2D(2)(c))
+    m = tf_keras.Model(inp, L.Dense(2, activation='softmax')(c))
+    x = views[0]
+    data = to_int8_tflite(m, representative=x[::13][:32].astype(np.float32)/255)
+    return data, to_model_input(x, InputSpec.from_model(data))
+
+def test_quantize_multiplier_as_tflite():
+    assert N.quantize_multiplier(0.5) == (1 << 30, 0)
+    assert N.quantize_multiplier(1.0) == (1 << 30, 1)
+    assert N.quantize_multiplier(0.75) == (3 << 29, 0)
+    assert N.quantize_multiplier(1e-12) == (0, 0)            # below 2^-31: flushed to zero, as TFLite does
+    m, s = N.quantize_multiplier(0.0026)
+    assert abs(m*2.0**(s - 31) - 0.0026) < 1e-11
+
+def test_mbqm_is_tflite_double_rounding():
+    "Against gemmlowp's definitions written out with Python integers"
+    def ref(x, m, shift):
+        ls, rs = max(shift, 0), max(-shift, 0)
+        ab = (x*(1 << ls))*m
+        nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+        v = ab + nudge
+        r = v // (1 << 31) if v >= 0 else -((-v) // (1 << 31))   # C++ division truncates towards zero
+        if rs:
+            mask = (1 << rs) - 1
+            r = (r >> rs) + ((r & mask) > (mask >> 1) + (r < 0))
+        return r
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        x = int(rng.integers(-2**24, 2**24)); m = int(rng.integers(1 << 30, 1 << 31)); s = int(rng.integers(-20, 2))
+        assert int(N.mbqm(x, m, s)) == ref(x, m, s)
+
+def test_single_rounding_equals_double_rounding_in_c(tmp_path):
+    "vww_mbqm_fast (one 64-bit sum) against vww_mbqm (TFLite's two steps), at the edges and at random"
+    if not shutil.which('gcc'): pytest.skip("gcc is not installed (apt-get install gcc)")
+    for k, v in N.kernel_sources().items(): (tmp_path/k).write_text(v)
+    (tmp_path/'t.c').write_text(r'''
+#include <stdio.h>
+#include <stdlib.h>
+#include "vww_kernels.h"
+static uint32_t s = 1;
+static uint32_t rnd(void) { s = s * 1664525u + 1013904223u; return s; }
+int main(void) {
+    const int32_t edge[] = {0, 1, -1, 2, -2, 3, -3, 127, -128, 1 << 20, -(1 << 20), 0x7fffffff, (int32_t)0x80000000};
+    const int32_t mults[] = {1 << 30, (1 << 30) + 12345, 0x7fffffff};   /* QuantizeMultiplier's range [2^30, 2^31) */
+    long bad = 0, n = 0;
+    for (int rs = 2; rs <= 31; rs++)
+        for (int i = 0; i < 40000; i++) {
+            vww_chan_t c;
+            c.mult = i < 13 * 3 ? mults[i % 3] : (int32_t)((rnd() >> 1) | 0x40000000u);
+            c.shift = (int8_t)-rs; c.rsm1 = (int8_t)(rs - 1);
+            c.kh = (int32_t)((((int64_t)1 << 30) + ((int64_t)1 << (30 + rs))) >> 32);
+            int32_t acc = i < 13 * 3 ? edge[i / 3] : (int32_t)rnd() >> (rnd() % 24);
+            n++; bad += vww_mbqm_fast(acc, &c) != vww_mbqm(acc, c.mult, c.shift);
+        }
+    printf("%ld %ld\n", bad, n);
+    return 0;
+}''')
+    subprocess.run(['gcc', '-std=c99', '-O2', '-I', str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t')], check=True)
+    bad, n = map(int, subprocess.run([str(tmp_path/'t')], capture_output=True, text=True, check=True).stdout.split())
+    assert n > 1_000_000 and bad == 0
+
+def test_mlperf_bit_exact_on_all_sample_frames(mlperf):
+    data, x = mlperf
+    assert len(x) >= 200
+    ours, ref = N.NativeModel(data)(x), N.tflm_outputs(data, x)
+    assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} frames differ"
+
+def test_student_bit_exact(student):
+    data, x = student
+    ours, ref = N.NativeModel(data)(x), N.tflm_outputs(data, x)
+    assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} frames differ"
+
+def test_pad_add_and_strided_ops_bit_exact(pad_add):
+    data, x = pad_add
+    ops = {o['op'] for o in N.read_int8_graph(data)['ops']}
+    assert {'PAD', 'ADD', 'DEPTHWISE_CONV_2D', 'AVERAGE_POOL_2D', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX'} <= ops
+    x = x[::3]
+    assert ((N.NativeModel(data)(x) == N.tflm_outputs(data, x)).all())
+
+def test_memory_plan_is_sound_and_small(mlperf, pad_add):
+    from vww_kit.profile import measure_arena
+    for data, _ in (mlperf, pad_add):
+        plan = N.plan_memory(data)
+        assert N.plan_conflicts(plan) == []
+        assert plan['arena_bytes'] < plan['peak_live']          # outputs do overlap their inputs
+        broken = dict(plan, buffers={b: dict(v, offset=0) for b, v in plan['buffers'].items()})
+        assert N.plan_conflicts(broken)                          # and the checker does see an unsound plan
+    plan = N.plan_memory(mlperf[0])
+    assert plan['arena_bytes'] <= 0.6*measure_arena(mlperf[0])  # the goal: 60% of TFLM's arena
+
+def test_sources_are_strict_c99(mlperf, tmp_path):
+    if not shutil.which('gcc'): pytest.skip("gcc is not installed (apt-get install gcc)")
+    src = N.native_sources(mlperf[0], name='vww_mlperf')
+    assert set(src) == {'model.h', 'model.c', 'vww_kernels.h', 'vww_kernels.c'}
+    assert 'int vww_invoke(const int8_t *input, int8_t *output);' in src['model.h']
+    assert '#include' in src['model.c'] and 'tensorflow' not in src['model.c'].lower()
+    N.write_sources(src, tmp_path)
+    for f in ('model.c', 'vww_kernels.c'):
+        subprocess.run(['gcc', '-std=c99', '-Wall', '-Wextra', '-pedantic', '-Werror', '-O2', '-c', str(tmp_path/f),
+                        '-o', str(tmp_path/(f + '.o'))], check=True)
+
+@pytest.mark.parametrize('target', list(N.TARGETS))
+def test_bare_metal_checksum_equals_host(mlperf, target):
+    t = N.TARGETS[target]
+    for tool in (t['cc'], t['qemu'][0]):
+        if not shutil.which(tool): pytest.skip(f"{tool} is not installed: apt-get install {N.NEEDED_PACKAGES[tool]}")
+    data, x = mlperf
+    frames = x[:2]
+    host = N.NativeModel(data)(frames)
+    build = N.cross_build(data, frames, target)
+    r = N.run_qemu(build)
+    assert r['checksum'] == N.fnv1a(host.tobytes())
+    assert (r['outputs'] == host).all()
+    sizes = N.object_sizes(build)
+    assert 0 < sizes['flash'] < len(data)                        # the C model is smaller than the .tflite alone
+
+def test_instructions_counted_on_cortex_m4(mlperf):
+    pytest.importorskip('unicorn', reason="instruction counting needs the unicorn emulator (pip install unicorn)")
+    if not shutil.which('arm-none-eabi-gcc'): pytest.skip("arm-none-eabi-gcc is not installed: apt-get install "
+                                                         + N.NEEDED_PACKAGES['arm-none-eabi-gcc'])
+    data, x = mlperf
+    host = N.NativeModel(data)(x[:1])
+    macs = sum(L['macs'] for L in N.model_layers(data)['layers'])
+    counts = {}
+    for target in ('cortex-m4', 'cortex-m4-smlad'):
+        c = N.count_instructions(N.cross_build(data, x[:1], target))
+        assert (c['output'][:2] == host[0]).all()                # the emulated run computes the same outputs
+        assert 0 < c['stack_bytes'] < 4096
+        counts[target] = c['instructions']
+    assert macs < counts['cortex-m4-smlad'] < counts['cortex-m4']
+
+def test_unsupported_op_is_named():
+    import tf_keras
+    from vww_kit.profile import to_int8_tflite
+    L = tf_keras.layers
+    inp = tf_keras.Input((8, 8, 3))
+    m = tf_keras.Model(inp, L.Dense(2)(L.GlobalAveragePooling2D()(L.Conv2D(4, 3)(inp))))
+    with pytest.raises(ValueError, match='no kernel for MEAN'): N.native_sources(to_int8_tflite(m, n=2))
+
+def test_float_model_refused():
+    import tensorflow as tf, tf_keras
+    inp = tf_keras.Input((8, 8, 3))
+    m = tf_keras.Model(inp, tf_keras.layers.Conv2D(2, 3)(inp))
+    with pytest.raises(ValueError, match='not INT8'): N.native_sources(tf.lite.TFLiteConverter.from_keras_model(m).convert())
+
+def test_missing_toolchain_and_bad_target(mlperf, monkeypatch):
+    data, x = mlperf
+    with pytest.raises(ValueError, match='Unknown target'): N.cross_build(data, x[:1], 'z80')
+    monkeypatch.setattr(N.shutil, 'which', lambda tool: None)
+    with pytest.raises(FileNotFoundError, match='apt-get install gcc-arm-none-eabi'): N.cross_build(data, x[:1], 'cortex-m4')
+    with pytest.raises(FileNotFoundError, match='not installed'): N.NativeModel(data)
+
+def test_native_command_writes_and_checks(mlperf, tmp_path):
+    import argparse
+    p = tmp_path/'vww.tflite'; p.write_bytes(mlperf[0])
+    a = N.add_native_args(argparse.ArgumentParser()).parse_args([str(p), '--check', '6'])
+    assert N.native_command(a) == 0
+    assert sorted(f.name for f in (tmp_path/'vww_native').iterdir()) == ['model.c', 'model.h', 'vww_kernels.c', 'vww_kernels.h']
+    a = N.add_native_args(argparse.ArgumentParser()).parse_args([str(tmp_path/'missing.tflite')])
+    with pytest.raises(FileNotFoundError, match='does not exist'): N.native_command(a)
