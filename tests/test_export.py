@@ -1,4 +1,4 @@
-import argparse, re, shutil
+import argparse, re, shutil, subprocess
 from dataclasses import replace
 from pathlib import Path
 import numpy as np, pytest
@@ -248,3 +248,101 @@ def test_cli_export(mlperf_dir, tmp_path, capsys):
     q = argparse.ArgumentParser(); q.add_argument('--recipe'); q.add_argument('--set', action='append')
     add_export_args(q)  # a parser that already has --recipe/--set (the CLI's common options) keeps them
     assert q.parse_args(['m.tflite', '--set', 'a.b=1']).set == ['a.b=1']
+
+
+# The native backend: the model compiled to C by vww_kit.native, no ML library on the board
+TFLM_LIBRARY_NAMES = ('Chirale', 'TensorFlowLite', 'esp-tflite-micro', 'Harvard_TinyMLx', 'TFLiteMicro')
+
+def _install_section(readme): return readme[readme.index('## Install'):readme.index('## Board settings')]
+
+@compilers
+def test_a_native_mlperf_sketch_for_the_esp32_cam_compiles_without_any_tflm_header(mlperf_dir, tmp_path):
+    model = mlperf_dir/'vww_96_int8.tflite'
+    folder = export_sketch(model, 'esp32-cam', tmp_path, recipe=RECIPE, backend='native')
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == sorted(['vww_96_int8.ino', 'model.h', 'model.c', 'vww_kernels.h', 'vww_kernels.c', 'model_settings.h',
+                            'image_provider.h', 'image_provider.cpp', 'preprocess.h', 'preprocess.c',
+                            'detection_responder.h', 'detection_responder.cpp', 'README.md'])
+    for f in files:
+        text = (folder/f).read_text()
+        assert not re.search(r'#include\s*[<"](tensorflow|Chirale|TensorFlowLite)', text), f
+        if f != 'README.md': assert 'tensorflow/' not in text and 'tflite::' not in text, f
+    ino = (folder/'vww_96_int8.ino').read_text()
+    assert 'vww_invoke(nullptr, nullptr)' in ino and 'input = vww_input();' in ino and '#include "model.h"' in ino
+    cpp = ino_to_cpp(ino, 'vww_96_int8.ino')
+    assert cpp.startswith('#include <Arduino.h>') and 'static void Fail(const char* why);' in cpp
+    assert syntax_check(folder, [STUBS]) == []          # the .ino as the Arduino builder sees it, with g++ -std=c++17
+    r = subprocess.run(['gcc', '-std=c99', '-Wall', '-Wextra', '-Werror', '-c', 'model.c', '-o', str(tmp_path/'model.o')],
+                       cwd=folder, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    h, settings = (folder/'model.h').read_text(), (folder/'model_settings.h').read_text()
+    arena = int(re.search(r'#define VWW_ARENA_BYTES (\d+)', h)[1])
+    assert f'constexpr int kTensorArenaSize = {arena};' in settings and arena < measure_arena(model)
+    assert 'constexpr int kNumRows = 96;' in settings and 'kMeasuredArenaBytes' not in settings
+
+def test_the_native_readme_names_no_tflm_library_and_its_figures_come_from_the_plan(mlperf_dir, tmp_path):
+    from vww_kit.native import plan_memory
+    model = mlperf_dir/'vww_96_int8.tflite'
+    plan = sketch_plan(model, 'esp32-cam', recipe=RECIPE, backend='native')
+    readme, s = plan['files']['README.md'], plan['settings']
+    for lib in TFLM_LIBRARY_NAMES: assert lib not in readme, lib
+    assert not re.search('TFLite|TensorFlow|TFLM', _install_section(readme).replace('needs no ML library', ''))
+    assert 'none: the core has them all' in readme and 'esp32 by Espressif Systems, 3.x' in readme
+    assert s.backend == 'native' and s.arena_bytes == plan_memory(model)['arena_bytes']
+    assert f'{s.arena_bytes:,} B' in readme and f'{s.model_flash:,} B' in readme
+    assert 200_000 < s.model_flash < s.model_bytes                   # model.c's weights, not the .tflite file
+    assert plan['fit']['arena_in'] == 'internal RAM' and plan['fit']['sram']['parts']['arena'] == s.arena_bytes
+    assert plan['fit']['flash']['parts']['model'] == s.model_flash and 'Fits on AI-Thinker ESP32-CAM' in readme
+    nano = sketch_plan(model, 'nano33-ble-sense', recipe=RECIPE, backend='native')
+    nreadme = nano['files']['README.md']
+    assert 'Arduino_OV767X** 0.0.2' in nreadme and 'Arduino Mbed OS Nano Boards' in nreadme
+    for lib in TFLM_LIBRARY_NAMES: assert lib not in nreadme, lib
+    assert not re.search('TFLite|TensorFlow|TFLM', _install_section(nreadme))
+    assert nano['fit']['sram']['parts']['arena'] == s.arena_bytes
+    tflm = sketch_plan(model, 'nano33-ble-sense', recipe=RECIPE)['files']['README.md']
+    assert 'Chirale_TensorFlowLite** 2.0.0' in tflm and 'Harvard_TinyMLx' in tflm   # the TFLM README is unchanged
+
+@compilers
+def test_a_native_export_passes_the_syntax_check_for_every_board(example_rgb, tmp_path):
+    for bid in SKETCH_TARGETS:
+        folder = export_sketch(example_rgb, bid, tmp_path/bid, name='fresh', recipe=RECIPE, backend='native')
+        assert syntax_check(folder, [STUBS]) == [], bid
+        assert not (folder/'model_data.cpp').exists() and (folder/'model.c').exists()
+
+def test_the_backend_comes_from_the_recipe_and_is_checked(example_rgb, tmp_path):
+    r = default_recipe(); r.export.backend = 'native'
+    assert sketch_plan(example_rgb, 'esp32-cam', 'x', r)['settings'].backend == 'native'
+    assert 'model_data.cpp' in sketch_plan(example_rgb, 'esp32-cam', 'x', r, backend='tflm')['files']
+    assert sketch_plan(example_rgb, 'esp32-cam', 'x', RECIPE)['settings'].backend == 'tflm'
+    with pytest.raises(ValueError, match="Unknown export backend 'cmsis'.*'tflm'.*'native'"):
+        export_sketch(example_rgb, 'esp32-cam', tmp_path, recipe=RECIPE, backend='cmsis')
+    assert list(tmp_path.iterdir()) == []
+
+def test_an_op_without_a_native_kernel_is_the_native_modules_error(tmp_path):
+    m = _keras_int8(lambda L, x: L.Dense(2, activation="softmax")(L.Flatten()(L.MaxPooling2D(4)(L.Conv2D(4, 3)(x)))), (16, 16, 3))
+    assert 'MAX_POOL_2D' in {o['op'] for o in read_graph(m)['ops']}
+    with pytest.raises(ValueError, match='native backend has no kernel for MAX_POOL_2D'):
+        export_sketch(m, 'esp32-cam', tmp_path, recipe=RECIPE, backend='native')
+    assert list(tmp_path.iterdir()) == []
+    assert export_sketch(m, 'esp32-cam', tmp_path, recipe=RECIPE).exists()   # TFLM has the kernel
+
+def test_a_native_arena_too_big_for_internal_ram_is_refused_even_with_psram(tmp_path):
+    "A 96x96x32 activation (295 kB): PSRAM would hold a TFLM arena, but the native arena is static in internal RAM"
+    big = _keras_int8(lambda L, x: L.Dense(2, activation='softmax')(L.Flatten()(L.AveragePooling2D(96)(L.Conv2D(32, 3, padding='same')(x)))))
+    assert export_sketch(big, 'esp32-cam', tmp_path/'tflm', recipe=RECIPE).exists()
+    p = sketch_plan(big, 'esp32-cam', recipe=RECIPE, backend='native')
+    assert p['fit']['psram']['parts']['arena'] == 0 and p['fit']['sram']['parts']['arena'] == p['settings'].arena_bytes
+    with pytest.raises(ValueError, match=r'Does not fit on AI-Thinker ESP32-CAM: Internal RAM is short by .*tensor arena'):
+        export_sketch(big, 'esp32-cam', tmp_path/'native', recipe=RECIPE, backend='native')
+    assert not (tmp_path/'native').exists()
+
+def test_cli_export_native(mlperf_dir, tmp_path, capsys):
+    p = add_export_args(argparse.ArgumentParser('vww-kit export'))
+    a = p.parse_args([str(mlperf_dir/'vww_96_int8.tflite'), '--board', 'nano33-ble-sense', '--out', str(tmp_path),
+                      '--name', 'nat', '--backend', 'native'])
+    assert export_command(a) == 0
+    out = capsys.readouterr().out
+    assert 'nat.ino (13 files, native C backend: no ML library)' in out and 'Fits on Arduino Nano 33 BLE Sense' in out
+    assert (tmp_path/'nat'/'model.c').exists() and not (tmp_path/'nat'/'model_data.cpp').exists()
+    with pytest.raises(SystemExit): p.parse_args(['m.tflite', '--backend', 'cmsis'])
+    assert p.parse_args(['m.tflite']).backend is None   # None: the recipe's [export] backend
