@@ -4,15 +4,18 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# The stamp is named after the dependency files' content, not their times: nbdev-export rewrites pyproject.toml
+# unchanged, and a time-based stamp would reinstall everything between the sync check and the tests.
+DEPS   := $(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(DEPS)
 
 .PHONY: demo test install sync-check nbtest pytest clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
-	touch $(STAMP)
+	rm -f $(VENV)/.installed*; touch $(STAMP)
 
 install: $(STAMP)
 

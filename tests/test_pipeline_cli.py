@@ -1,4 +1,4 @@
-import json, subprocess, sys
+import html, json, subprocess, sys
 import numpy as np, pytest
 from vww_kit.data import sample_set
 from vww_kit.camera import InputSpec
@@ -32,16 +32,57 @@ def test_cli_boards_and_errors(capsys, tmp_path):
     assert 'exists and is not empty' in capsys.readouterr().err
     assert (tmp_path/'full'/'mine.txt').read_text() == 'keep me'
 
-def test_demo_runs_and_resumes(tmp_path, capsys):
+SHORT = ['--set', 'distill.epochs=2', '--set', 'prune.epochs=1', '--set', 'quantize.epochs=1',
+         '--set', 'quantize.calibration_samples=32']
+
+def test_demo_end_to_end_interrupted_and_resumed(mlperf_dir, tmp_path, capsys, monkeypatch):
+    "The short demo: interrupted in `prune`, run again, it resumes there and finishes with a report and a sketch"
+    import vww_kit.run as run
+    from vww_kit.report import check_page
+    monkeypatch.setenv('VWW_KIT_MLPERF_VWW', str(mlperf_dir))
     out = tmp_path/'demo'
-    assert main(['demo', '--out', str(out)]) == 0
-    st = json.loads((out/'demo_state.json').read_text())
-    assert st['done'] == ['data', 'board_views']
-    bal = json.loads((out/'data'/'class_balance.json').read_text())
-    assert bal['train']['person'] > 150 and (out/'data'/'contact_sheet.png').stat().st_size > 50_000
+    real = run._FNS['prune']
+    def interrupted(r): raise KeyboardInterrupt
+    monkeypatch.setitem(run._FNS, 'prune', interrupted)
+    with pytest.raises(KeyboardInterrupt): main(['demo', '--out', str(out)] + SHORT)
+    assert json.loads((out/'run_state.json').read_text())['done'] == ['data', 'views', 'teacher', 'distill']
+    monkeypatch.setitem(run._FNS, 'prune', real)
     capsys.readouterr()
-    assert main(['demo', '--out', str(out)]) == 0
-    assert capsys.readouterr().out.count('done earlier, kept') == 2
+    assert main(['demo', '--out', str(out)] + SHORT) == 0
+    log = capsys.readouterr().out
+    assert log.count('done earlier, kept') == 4 and '[prune] finished' in log and 'report.html' in log
+    st = json.loads((out/'run_state.json').read_text())
+    assert st['done'] == list(run.STAGES)
+    rep = json.loads((out/'report.json').read_text())
+    assert check_page((out/'report.html').read_text(), rep) == []
+    s = rep['summary']
+    assert s['board'] == 'esp32-cam' and s['student fits'] is True
+    assert s['int8 bytes vs teacher'] <= 1/3 and s['arena vs teacher'] <= 2/3
+    assert 'mlperf-vww' in json.loads((out/'teacher.json').read_text())['name']
+    sketch = out/s['sketch']
+    assert (sketch/f'{sketch.name}.ino').exists()
+    assert main(['demo', '--out', str(out)] + SHORT[:2] + ['--set', 'distill.epochs=3']) == 2   # another recipe
+    assert 'another recipe' in capsys.readouterr().err
+    _report_in_chromium(out/'report.html', rep)
+
+def _report_in_chromium(page_path, rep):
+    "Open the report in headless Chromium: every number cell the browser renders equals report.json; every figure decodes"
+    from pathlib import Path
+    from vww_kit.report import lookup, _fmt
+    chromium = Path('/usr/bin/chromium')
+    if not chromium.exists(): pytest.skip("Chromium not found at /usr/bin/chromium: apt-get install chromium for the report test")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium), headless=True)
+        page = b.new_page(); page.goto(page_path.as_uri())
+        cells = page.eval_on_selector_all('[data-key]', 'els => els.map(e => [e.dataset.key, e.innerText])')
+        imgs = page.eval_on_selector_all('img', 'els => els.map(e => [e.alt, e.complete && e.naturalWidth])')
+        b.close()
+    assert len(cells) > 30
+    want = lambda k: html.unescape(_fmt(lookup(rep, k)))
+    wrong = [(k, t, want(k)) for k, t in cells if t.strip() != want(k)]
+    assert wrong == []
+    assert {'contact_sheet', 'distill_curves', 'memory', 'sqnr'} <= {a for a, w in imgs} and all(w > 100 for a, w in imgs)
 
 def test_console_script_is_installed():
     from pathlib import Path
