@@ -123,7 +123,9 @@ def lab(tmp_path_factory):
 def _open_notebook(browser, lab, name):
     "Open `name` in JupyterLab, wait for its kernel, run its first cell"
     page = browser.new_page(viewport={'width': 1280, 'height': 900})
-    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}", timeout=60_000)
+    # a workspace of its own, reset: otherwise JupyterLab restores the previous test's tabs, and re-rendering
+    # them can drop this notebook's output while the test reads it
+    page.goto(f"{lab['url']}/lab/workspaces/{Path(name).stem}/tree/{name}?reset&token={lab['token']}", timeout=60_000)
     page.wait_for_function("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
                            " const k = w && w.sessionContext && w.sessionContext.session &&"
                            " w.sessionContext.session.kernel; return k && k.status === 'idle'; }",
