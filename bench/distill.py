@@ -29,14 +29,23 @@ def student(name, teacher, seed):
     p = STUDENTS[name]
     return build_model(p.family, p.input_size, p.color, p.width, 0.1, name=f'student_{name}')
 
+def auc(model, views, labels):
+    "Area under the ROC curve of the person score on `views`: threshold-free (a miscalibrated student can rank well)"
+    from vww_kit.models import Teacher
+    from vww_kit.camera import InputSpec
+    if isinstance(model, Teacher): p = model.probs(model.views(views))[:, 1]
+    else: p = model.predict(views.astype(np.float32)*InputSpec.from_model(model).pixel_scale, verbose=0, batch_size=128)[:, 1]
+    pos, neg = p[labels == 1], p[labels == 0]
+    return float(np.mean(pos[:, None] > neg[None, :]) + 0.5*np.mean(pos[:, None] == neg[None, :]))
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
-    ap.add_argument('--epochs', type=int, default=20)
+    ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    ap.add_argument('--epochs', type=int, default=30)
     ap.add_argument('--students', default='vww-tiny,teacher-0.45')
-    ap.add_argument('--learning-rate', type=float, default=5e-4)
+    ap.add_argument('--learning-rate', type=float, default=1e-3)
     ap.add_argument('--alpha', type=float, default=0.3)
-    ap.add_argument('--temperature', type=float, default=4.0)
+    ap.add_argument('--temperature', type=float, default=1.0)
     ap.add_argument('--mixup', type=float, default=0.0)
     ap.add_argument('--no-correct', action='store_true', help='Keep the teacher where it contradicts the label')
     ap.add_argument('--board', default='esp32-cam')
@@ -51,12 +60,12 @@ def main(argv=None):
     spec = InputSpec(96, 96, 3, 'int8', teacher.spec.pixel_scale, -128)
     tr, va, te = (board_views(sample_set(s), a.board, spec, a.cache, progress=False) for s in ('train', 'val', 'test'))
     tprof = profile_model(teacher.model, boards=())
-    rows = [dict(model='teacher (MLPerf VWW)', mode='pretrained', accuracy=[accuracy(teacher, *te)],
+    rows = [dict(model='teacher (MLPerf VWW)', mode='pretrained', accuracy=[accuracy(teacher, *te)], auc=[auc(teacher, *te)],
                  params=tprof['params'], int8_bytes=tprof['model_bytes'], arena_bytes=tprof['arena_bytes'], macs=tprof['macs'])]
     for name in a.students.split(','):
         prof = None
         for mode in ('alone', 'distilled', 'unlabelled'):
-            accs, secs = [], []
+            accs, aucs, secs = [], [], []
             for seed in a.seeds:
                 s = student(name, teacher, seed)
                 if prof is None: prof = profile_model(s, boards=())
@@ -64,16 +73,17 @@ def main(argv=None):
                 r = distill(s, data, va, None if mode == 'alone' else teacher, a.alpha, a.temperature, a.epochs,
                             learning_rate=a.learning_rate, patience=0, mixup=a.mixup, seed=seed, verbose=0,
                             correct_teacher=not a.no_correct)
-                accs.append(accuracy(s, *te)); secs.append(r.seconds)
-                print(f"  {name:14} {mode:10} seed {seed}: test {accs[-1]:.3f} ({r.seconds:.0f} s)", flush=True)
-            rows.append(dict(model=name, mode=mode, accuracy=accs, seconds=secs, params=prof['params'],
+                accs.append(accuracy(s, *te)); aucs.append(auc(s, *te)); secs.append(r.seconds)
+                print(f"  {name:14} {mode:10} seed {seed}: test {accs[-1]:.3f}, AUC {aucs[-1]:.3f} ({r.seconds:.0f} s)", flush=True)
+            rows.append(dict(model=name, mode=mode, accuracy=accs, auc=aucs, seconds=secs, params=prof['params'],
                              int8_bytes=prof['model_bytes'], arena_bytes=prof['arena_bytes'], macs=prof['macs']))
     for r in rows:
         r['mean'], r['std'] = float(np.mean(r['accuracy'])), float(np.std(r['accuracy']))
+        r['auc_mean'], r['auc_std'] = float(np.mean(r['auc'])), float(np.std(r['auc']))
         r['size_vs_teacher'] = r['int8_bytes']/rows[0]['int8_bytes']
-    print(f"\n{'model':22} {'mode':10} {'test acc (mean +- sd)':>22} {'int8 bytes':>11} {'x teacher':>9} {'arena':>8} {'MACs':>11}")
+    print(f"\n{'model':22} {'mode':10} {'test acc (mean +- sd)':>22} {'AUC (mean +- sd)':>17} {'int8 bytes':>11} {'x teacher':>9} {'arena':>8} {'MACs':>11}")
     for r in rows:
-        print(f"{r['model']:22} {r['mode']:10} {r['mean']:14.3f} +- {r['std']:.3f} {r['int8_bytes']:11,} "
+        print(f"{r['model']:22} {r['mode']:10} {r['mean']:14.3f} +- {r['std']:.3f} {r['auc_mean']:9.3f} +- {r['auc_std']:.3f} {r['int8_bytes']:11,} "
               f"{r['size_vs_teacher']:9.2f} {r['arena_bytes']:8,} {r['macs']:11,}")
     res = dict(settings=vars(a), test_frames=len(te[1]), train_frames=len(tr[1]), rows=rows, seconds=time.time() - t0)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(json.dumps(res, indent=1))

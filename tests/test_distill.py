@@ -50,3 +50,12 @@ def test_bad_inputs_are_refused(views32):
         distill(build_model('mobilenet_v1', 64, 'rgb', 0.1), (xt, yt), val, None, epochs=1, verbose=0)
     with pytest.raises(ValueError, match='outputs 3 values'):
         Distiller(mobilenet_v1(32, 3, 0.1, classes=3), Teacher(build_model('mobilenet_v1', 32, 'rgb', 0.25)))
+
+def test_cosine_schedule_decays_the_learning_rate_and_a_bad_name_is_refused(views32):
+    (xt, yt), val = views32
+    r = distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, yt), val, epochs=4, learning_rate=1e-3, patience=0, verbose=0)
+    np.testing.assert_allclose(r.history['lr'], [1e-3*0.5*(1 + np.cos(np.pi*e/4)) for e in range(4)], rtol=1e-5)
+    r = distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, yt), val, epochs=2, patience=0, schedule='constant', verbose=0)
+    assert 'lr' not in r.history
+    with pytest.raises(ValueError, match="schedule='step'"):
+        distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, yt), val, epochs=1, schedule='step', verbose=0)

@@ -240,3 +240,18 @@ def test_cli_errors_say_what_to_do(tmp_path):
     with pytest.raises(ValueError, match='Could not load'): quantize_command(p.parse_args([str(tmp_path/'bad.h5')]))
     with pytest.raises(ValueError, match='section.key=value'):
         quantize_command(p.parse_args([str(tmp_path/'bad.h5'), '--set', 'oops']))
+
+def test_self_distilled_qat_learns_from_the_float_model_and_leaves_it_alone(views):
+    "qat(teacher=True): the float model teaches its fake-quantized copy; the float model's weights do not move"
+    from vww_kit.models import mobilenet_v1
+    m = mobilenet_v1(32, 3, 0.25)
+    before = [w.copy() for w in m.get_weights()]
+    x, y = np.ascontiguousarray(views['train'][0][:64, ::3, ::3]), views['train'][1][:64]
+    q = qat(m, x, y, epochs=2, learning_rate=1e-3, teacher=True)
+    h = q.history.history
+    assert len(h['loss']) == 2 and len(h['teacher_agreement']) == 2 and h['loss'][1] < h['loss'][0]
+    assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
+    twin = float_twin(q, m)
+    assert not all(np.array_equal(a, b) for a, b in zip(twin.get_weights(), m.get_weights()))
+    data = quantize(q, x[:8])
+    assert float_ops(data) == [] and InputSpec.from_model(data).dtype == 'int8'

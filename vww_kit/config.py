@@ -140,7 +140,7 @@ RECIPE_SCHEMA = {
         teacher=Key(str, 'mlperf-vww', doc='Teacher: a pretrained name or a model path'),
         dropout=Key(float, 0.1, lo=0.0, hi=0.9, doc='Dropout before the classifier')),
     'distill': dict(
-        temperature=Key(float, 4.0, lo=1.0, hi=50.0, doc='Softmax temperature T'),
+        temperature=Key(float, 1.0, lo=1.0, hi=50.0, doc='Softmax temperature T (1 suits two classes: see nbs/30_distill)'),
         alpha=Key(float, 0.3, lo=0.0, hi=1.0, doc='Weight of the hard-label loss; 1 - alpha for the teacher'),
         epochs=Key(int, 20, lo=1, hi=1000, doc='Training epochs'),
         batch_size=Key(int, 32, lo=1, hi=4096, doc='Batch size'),

@@ -7,7 +7,7 @@ __all__ = ['distillation_loss', 'Distiller', 'teacher_probs', 'DistillResult', '
            'preset_students', 'DistillWidget']
 
 # %% ../nbs/30_distill.ipynb #d1b88a23
-import hashlib, json, os, time
+import hashlib, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -156,6 +156,7 @@ def distill(student,                       # tf_keras student (untrained or not)
             batch_size:int=32,
             learning_rate:float=1e-3,
             patience:int=8,                # early stopping patience (epochs), on val accuracy; 0: no early stopping
+            schedule:str='cosine',         # learning rate: 'cosine' (decays to 0 over `epochs`) or 'constant'
             mixup:float=0.0,               # largest mixup weight (0: off); a live teacher labels the mixed pictures
             correct_teacher:bool=True,     # with labels: where the teacher is wrong, the label is the soft target
             seed:int=0,
@@ -181,7 +182,10 @@ def distill(student,                       # tf_keras student (untrained or not)
         tp = teacher_probs(teacher, x, wd/'teacher' if wd else None)
     d.compile(optimizer=tf_keras.optimizers.Adam(learning_rate))
     d(np.zeros((1, *spec.shape), np.float32))   # built before fit: BackupAndRestore can only restore a built model
+    if schedule not in ('cosine', 'constant'): raise ValueError(f"schedule={schedule!r}: choose 'cosine' or 'constant'.")
     cbs = list(callbacks)
+    if schedule == 'cosine':  # a function of the epoch alone, so a resumed run continues on the same curve
+        cbs.append(tf_keras.callbacks.LearningRateScheduler(lambda e: learning_rate*0.5*(1 + math.cos(math.pi*e/epochs))))
     if val is not None and patience:
         cbs.append(tf_keras.callbacks.EarlyStopping('val_accuracy', patience=patience, mode='max', restore_best_weights=True))
     if wd: cbs.append(tf_keras.callbacks.BackupAndRestore(str(wd/'backup')))

@@ -55,17 +55,19 @@ def recipe_samples(recipe, split:str=None, coco_out=None)->list:
 def augment(x, seed=None):
     "Random framing, flip, exposure, noise and grayscale on a batch of float images in [0, 1]"
     import tensorflow as tf
+    # one seed per draw: draws that share an op seed draw the same numbers (every crop on the diagonal, oy == ox)
+    sd = (lambda k: None) if seed is None else (lambda k: int(seed)*16 + k)
     n, h, w, c = tf.unstack(tf.shape(x))
-    scale = tf.random.uniform([n], 0.75, 1.0, seed=seed)
-    oy = tf.random.uniform([n], 0, 1, seed=seed) * (1 - scale); ox = tf.random.uniform([n], 0, 1, seed=seed) * (1 - scale)
+    scale = tf.random.uniform([n], 0.75, 1.0, seed=sd(1))
+    oy = tf.random.uniform([n], 0, 1, seed=sd(2)) * (1 - scale); ox = tf.random.uniform([n], 0, 1, seed=sd(3)) * (1 - scale)
     boxes = tf.stack([oy, ox, oy + scale, ox + scale], 1)
     x = tf.image.crop_and_resize(x, boxes, tf.range(n), tf.stack([h, w]))
-    x = tf.image.random_flip_left_right(x, seed=seed)
-    x = x * tf.random.uniform([n, 1, 1, 1], 0.7, 1.3, seed=seed) + tf.random.uniform([n, 1, 1, 1], -0.12, 0.12, seed=seed)
-    x = x + tf.random.normal(tf.shape(x), 0, 0.02, seed=seed)
+    x = tf.image.random_flip_left_right(x, seed=sd(4))
+    x = x * tf.random.uniform([n, 1, 1, 1], 0.7, 1.3, seed=sd(5)) + tf.random.uniform([n, 1, 1, 1], -0.12, 0.12, seed=sd(6))
+    x = x + tf.random.normal(tf.shape(x), 0, 0.02, seed=sd(7))
     if x.shape[-1] == 3:
         g = tf.repeat(tf.reduce_mean(x, -1, keepdims=True), 3, -1)
-        x = tf.where(tf.random.uniform([n, 1, 1, 1], seed=seed) < 0.1, g, x)
+        x = tf.where(tf.random.uniform([n, 1, 1, 1], seed=sd(8)) < 0.1, g, x)
     return tf.clip_by_value(x, 0.0, 1.0)
 
 def make_dataset(x:np.ndarray,          # uint8 board views (n, h, w, c)

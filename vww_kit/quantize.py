@@ -320,6 +320,9 @@ def qat(model,                       # A trained tf_keras model (pruned or not)
         learning_rate:float=1e-4,
         batch_size:int=32,
         preserve_sparsity:bool=None, # see `quantize_aware`
+        teacher=None,                # None: labels only; True: the float model teaches its int8 self; or a `Teacher`
+        alpha:float=0.0,             # with a teacher: weight of the labels (0: the teacher alone)
+        temperature:float=1.0,       # with a teacher: softmax temperature
         seed:int=0,
         verbose:int=0,
        ):
@@ -328,6 +331,14 @@ def qat(model,                       # A trained tf_keras model (pruned or not)
     from vww_kit.pipeline import make_dataset
     tf_keras.utils.set_random_seed(seed)
     q = quantize_aware(model, preserve_sparsity, representative_views(views, labels, 64, seed).astype(np.float32)/255)
+    if teacher is not None:
+        from vww_kit.distill import distill
+        from vww_kit.models import Teacher
+        from vww_kit.prune import copy_model
+        if teacher is True: teacher = Teacher(copy_model(model), name='float model')
+        q.history = distill(q, (views, labels), val, teacher, alpha, temperature, epochs, batch_size, learning_rate,
+                            patience=0, schedule='constant', seed=seed, verbose=verbose)
+        return q
     q.compile(tf_keras.optimizers.Adam(learning_rate), 'categorical_crossentropy', ['accuracy'])
     vds = make_dataset(*val, batch_size) if val is not None else None
     if epochs: q.fit(make_dataset(views, labels, batch_size, training=True, seed=seed), validation_data=vds,
@@ -682,6 +693,7 @@ def quantize_and_check(model,                 # A trained tf_keras float model
                        calibration:int=200,   # representative views drawn from `train`
                        qat_epochs:int=0,      # quantization-aware fine-tuning epochs; 0: PTQ only
                        val:tuple=None,        # (views, labels) reported during QAT
+                       qat_teacher=None,      # QAT from labels (None), from the float model (True), or a `Teacher`
                        error_views:int=32,    # test views for the per-op error
                        seed:int=0,
                       )->QuantizeResult:
@@ -691,7 +703,7 @@ def quantize_and_check(model,                 # A trained tf_keras float model
     ptq = quantize(model, cal)
     models, ref = {'float': model, 'int8 PTQ': ptq}, model
     if qat_epochs:
-        qm = qat(model, *train, epochs=qat_epochs, val=val, seed=seed)
+        qm = qat(model, *train, epochs=qat_epochs, val=val, teacher=qat_teacher, seed=seed)
         ref = float_twin(qm, model)
         models.update({'float, QAT weights': ref, 'int8 QAT': quantize(qm, cal)})
     deploy = models.get('int8 QAT', ptq)

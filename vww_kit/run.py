@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['STAGES', 'Run', 'stage_data', 'stage_views', 'load_teacher', 'stage_teacher', 'stage_distill', 'stage_prune',
-           'stage_quantize', 'stage_profile', 'stage_export', 'report_dict', 'stage_report', 'run_pipeline']
+           'size_curves', 'stage_quantize', 'stage_profile', 'stage_export', 'report_dict', 'stage_report',
+           'run_pipeline']
 
 # %% ../nbs/79_run.ipynb #2a2da426
 import json, time, traceback
@@ -142,14 +143,31 @@ def stage_prune(r:Run):
     if p.method == 'none':
         s.save(r.out/'pruned.h5'); r.write_json('prune.json', {'method': 'none'}); return
     from vww_kit.prune import prune
+    d = r.recipe.distill
     res = prune(s, 'channels' if p.method == 'structured' else 'magnitude', keep=p.keep_channels, sparsity=p.sparsity,
-                train=r.views('train'), val=r.views('val'), epochs=p.epochs, verbose=0)
+                train=r.views('train'), val=r.views('val'), epochs=p.epochs, alpha=d.alpha, temperature=d.temperature,
+                verbose=0)
     res.model.save(r.out/'pruned.h5')
     acc = accuracy(res.model, *r.views('test'))
     r.write_json('prune.json', {'method': p.method, 'params_before': s.count_params(), 'params_after': res.model.count_params(),
                                 'setting': {k: (v if isinstance(v, (int, float)) else str(v)) for k, v in res.setting.items()},
-                                'test_accuracy': acc, 'history': res.history})
+                                'test_accuracy': acc, 'history': res.history, 'curves': size_curves(s, r.views('train')[0])})
     r.log(f"  {p.method}: {s.count_params():,} -> {res.model.count_params():,} params, test accuracy {acc:.3f}")
+
+def size_curves(model,                                  # The unpruned student
+                views:np.ndarray,                       # uint8 training views, for the int8 conversions
+                keeps=(1.0, 0.85, 0.7, 0.55, 0.4, 0.25),  # channel shares to cost
+                sparsities=(0.0, 0.25, 0.5, 0.75, 0.9),   # magnitude sparsities to cost
+               )->dict:
+    "What each pruning level would cost on the board (int8 bytes, zipped bytes, measured arena, MACs), without training"
+    from vww_kit.prune import CostModel
+    from vww_kit.quantize import representative_views
+    cm = CostModel(model, representative_views(views, n=32).astype(np.float32)/255, boards=())
+    pick = lambda rows, ks: {k: [row[k] for row in rows] for k in ks}
+    return dict(channels=dict(keep=list(keeps), **pick([cm.predict(keep=k) for k in keeps],
+                                                       ('params', 'macs', 'model_bytes', 'zipped_bytes', 'arena_bytes'))),
+                magnitude=dict(sparsity=list(sparsities), **pick([cm.predict(sparsity=s) for s in sparsities],
+                                                                 ('params', 'macs', 'model_bytes', 'zipped_bytes', 'arena_bytes'))))
 
 def stage_quantize(r:Run):
     from vww_kit.models import load_model
@@ -157,9 +175,18 @@ def stage_quantize(r:Run):
     q = r.recipe.quantize
     m = load_model(r.out/'pruned.h5')
     res = quantize_and_check(m, r.views('train'), r.views('test'), calibration=q.calibration_samples,
-                             qat_epochs=q.epochs if q.mode == 'qat' else 0, val=r.views('val'))
+                             qat_epochs=q.epochs if q.mode == 'qat' else 0, val=r.views('val'), qat_teacher=True)
     (r.out/'student_int8.tflite').write_bytes(res.tflite)
     r.write_json('quantize.json', res.summary())
+    worst = min((l for l in res.layers if l['sqnr_db'] is not None and np.isfinite(l['sqnr_db'])),
+                key=lambda l: l['sqnr_db'], default=None)
+    if worst is not None:  # the histograms of the op that int8 hurts most, from the converted file's own tensors
+        import matplotlib; matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        from vww_kit.quantize import plot_layer_error
+        fig = plot_layer_error(worst)[0].figure
+        fig.suptitle(f"worst op: {worst['op']} {worst['layer']}", fontsize=9)
+        fig.savefig(r.out/'quantize_histograms.png', dpi=90); plt.close(fig)
     for k, a in res.accuracy.items(): r.log(f"  {k:9} test accuracy {a['accuracy']:.3f}")
 
 # %% ../nbs/79_run.ipynb #984beee4
@@ -192,6 +219,19 @@ def _curves(h, title):
     ax.set(xlabel='epoch', ylim=(0, 1), title=title); ax.legend(fontsize=8)
     return fig
 
+def _size_plot(c):
+    "Bytes against pruning level: channels shrink the int8 file and the arena, magnitude only the zipped file"
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 2, figsize=(10, 2.8), sharey=True)
+    for ax, (kind, x, label) in zip(axs, (('channels', 'keep', 'share of channels kept'),
+                                          ('magnitude', 'sparsity', 'weight sparsity (magnitude)'))):
+        for k, name in (('model_bytes', 'int8 file'), ('zipped_bytes', 'zipped file'), ('arena_bytes', 'measured TFLM arena')):
+            ax.plot(c[kind][x], [v/1024 for v in c[kind][k]], 'o-', label=name)
+        ax.set(xlabel=label, title=f'{kind} pruning (cost without training)')
+        if kind == 'channels': ax.invert_xaxis()
+    axs[0].set_ylabel('KiB'); axs[0].legend(fontsize=8)
+    return fig
+
 def _row(name, acc, p, board):
     f = p['fits'][board]
     return dict(model=name, test_accuracy=acc, params=p['params'], macs=p['macs'], int8_bytes=p['model_bytes'],
@@ -215,6 +255,8 @@ def report_dict(r:Run)->tuple:
     fig, ax = plt.subplots(figsize=(10, 3)); plot_memory(ss, board=b, ax=ax); figs['memory'] = fig
     layers = [dict(l, sqnr_db=l['sqnr_db'] if l['sqnr_db'] is not None else float('nan')) for l in q['layers']]
     fig, ax = plt.subplots(figsize=(10, 3)); plot_sqnr(layers, ax=ax); figs['sqnr'] = fig
+    if (r.out/'quantize_histograms.png').exists(): figs['histograms'] = (r.out/'quantize_histograms.png').read_bytes()
+    if pr.get('curves'): figs['size_curves'] = _size_plot(pr['curves'])
     stages = r.state['seconds']
     rep = dict(title='vww_kit: person detector report',
                summary={'board': b, 'student fits': ss['fits'][b]['fits'], 'student test accuracy': q8,
@@ -230,12 +272,12 @@ def report_dict(r:Run)->tuple:
              tables={'result': [dict(stage='distilled (float)', test_accuracy=d['test_accuracy'])]}, figures=['distill_curves']),
         dict(id='prune', title='Pruning', tables={'result': [dict(method=pr['method'], params_before=pr.get('params_before', d['params']),
              params_after=pr.get('params_after', d['params']), test_accuracy=pr.get('test_accuracy', d['test_accuracy']))]},
-             figures=['prune_curves'] if 'prune_curves' in figs else []),
+             figures=[f for f in ('size_curves', 'prune_curves') if f in figs]),
         dict(id='quantize', title='int8 quantization', text='Accuracy and agreement with the float model; per-op SQNR of '
              'the int8 activations against float, from the converted file itself.',
              tables={'accuracy': [dict(model=k, **v) for k, v in q['accuracy'].items()],
                      'runtimes': [dict(kernels=k, views=v['inputs'], bit_exact=v['bit_exact']) for k, v in q['runtimes'].items()]},
-             figures=['sqnr']),
+             figures=['sqnr'] + (['histograms'] if 'histograms' in figs else [])),
         dict(id='memory', title='Memory per layer (student, int8)', figures=['memory'],
              tables={'fit per board': [dict(board=k, fits=v['fits'], verdict=v['verdict']) for k, v in ss['fits'].items()]}),
         dict(id='run', title='Run', tables={'stage seconds': [dict(stage=k, seconds=v) for k, v in stages.items()]}),
