@@ -22,13 +22,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/vww-kit demo
 
-# Notebooks are the source: exporting and cleaning them must change nothing that is committed.
+# Notebooks are the source: exporting and cleaning them, and making README.md from nbs/index, must change nothing committed.
 sync-check: $(STAMP)
 	@before="$$(git status --porcelain)"; \
-	$(BIN)/nbdev-export && $(BIN)/nbdev-clean; \
+	$(BIN)/nbdev-export && $(BIN)/nbdev-clean && $(BIN)/python tools/readme.py; \
 	after="$$(git status --porcelain)"; \
 	if [ "$$before" != "$$after" ]; then \
-	  echo "nbdev-export / nbdev-clean changed files: commit the exported modules and clean notebooks."; \
+	  echo "nbdev-export / nbdev-clean / tools/readme.py changed files: commit the exported modules, clean notebooks and README."; \
 	  git status --porcelain; git --no-pager diff --stat; exit 1; fi; \
 	echo "nbdev sync check: clean"
 
