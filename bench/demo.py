@@ -33,7 +33,8 @@ def main(argv=None):
                                                       arena_at_most_two_thirds=s['arena vs teacher'] <= 2/3))
     print(f"demo: {wall:.0f} s wall on {os.cpu_count()} CPUs; " + ', '.join(f"{k} {v:.0f} s" for k, v in state['seconds'].items()))
     print(f"student int8 {s['int8 bytes vs teacher']:.2f}x the teacher's bytes, arena {s['arena vs teacher']:.2f}x; "
-          f"test accuracy student {s['student test accuracy']:.3f}, teacher {s['teacher test accuracy']:.3f}")
+          f"test accuracy student {s['student test accuracy']:.3f}, teacher {s['teacher test accuracy']:.3f}; "
+          f"test AUC student {s['student test AUC']:.3f}, teacher {s['teacher test AUC']:.3f}")
     Path(a.results).parent.mkdir(parents=True, exist_ok=True); Path(a.results).write_text(json.dumps(res, indent=1))
     print(f"written {a.results}")
 

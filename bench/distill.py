@@ -15,7 +15,7 @@ from vww_kit.camera import InputSpec
 from vww_kit.pipeline import board_views
 from vww_kit.models import pretrained, STUDENTS, build_model
 from vww_kit.profile import profile_model
-from vww_kit.distill import distill, accuracy
+from vww_kit.distill import distill, accuracy, person_scores, roc_auc
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,13 +30,8 @@ def student(name, teacher, seed):
     return build_model(p.family, p.input_size, p.color, p.width, 0.1, name=f'student_{name}')
 
 def auc(model, views, labels):
-    "Area under the ROC curve of the person score on `views`: threshold-free (a miscalibrated student can rank well)"
-    from vww_kit.models import Teacher
-    from vww_kit.camera import InputSpec
-    if isinstance(model, Teacher): p = model.probs(model.views(views))[:, 1]
-    else: p = model.predict(views.astype(np.float32)*InputSpec.from_model(model).pixel_scale, verbose=0, batch_size=128)[:, 1]
-    pos, neg = p[labels == 1], p[labels == 0]
-    return float(np.mean(pos[:, None] > neg[None, :]) + 0.5*np.mean(pos[:, None] == neg[None, :]))
+    "ROC AUC of the person score on `views`: threshold-free (a miscalibrated student can rank well)"
+    return roc_auc(person_scores(model, views), labels)
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -47,7 +42,8 @@ def main(argv=None):
     ap.add_argument('--alpha', type=float, default=0.3)
     ap.add_argument('--temperature', type=float, default=1.0)
     ap.add_argument('--mixup', type=float, default=0.0)
-    ap.add_argument('--no-correct', action='store_true', help='Keep the teacher where it contradicts the label')
+    ap.add_argument('--correct', action='store_true', help='The label overrules the teacher where the teacher is wrong')
+    ap.add_argument('--modes', default='alone,distilled,unlabelled')
     ap.add_argument('--board', default='esp32-cam')
     ap.add_argument('--teacher', default=str(HERE.parent.parent/'shared/models/mlperf-tiny-vww'))
     ap.add_argument('--cache', default=os.path.expanduser('~/.cache/vww_kit/bench_views'))
@@ -64,7 +60,7 @@ def main(argv=None):
                  params=tprof['params'], int8_bytes=tprof['model_bytes'], arena_bytes=tprof['arena_bytes'], macs=tprof['macs'])]
     for name in a.students.split(','):
         prof = None
-        for mode in ('alone', 'distilled', 'unlabelled'):
+        for mode in a.modes.split(','):
             accs, aucs, secs = [], [], []
             for seed in a.seeds:
                 s = student(name, teacher, seed)
@@ -72,7 +68,7 @@ def main(argv=None):
                 data = (tr[0], None) if mode == 'unlabelled' else tr
                 r = distill(s, data, va, None if mode == 'alone' else teacher, a.alpha, a.temperature, a.epochs,
                             learning_rate=a.learning_rate, patience=0, mixup=a.mixup, seed=seed, verbose=0,
-                            correct_teacher=not a.no_correct)
+                            correct_teacher=a.correct)
                 accs.append(accuracy(s, *te)); aucs.append(auc(s, *te)); secs.append(r.seconds)
                 print(f"  {name:14} {mode:10} seed {seed}: test {accs[-1]:.3f}, AUC {aucs[-1]:.3f} ({r.seconds:.0f} s)", flush=True)
             rows.append(dict(model=name, mode=mode, accuracy=accs, auc=aucs, seconds=secs, params=prof['params'],

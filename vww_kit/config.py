@@ -141,14 +141,14 @@ RECIPE_SCHEMA = {
         dropout=Key(float, 0.1, lo=0.0, hi=0.9, doc='Dropout before the classifier')),
     'distill': dict(
         temperature=Key(float, 1.0, lo=1.0, hi=50.0, doc='Softmax temperature T (1 suits two classes: see nbs/30_distill)'),
-        alpha=Key(float, 0.3, lo=0.0, hi=1.0, doc='Weight of the hard-label loss; 1 - alpha for the teacher'),
-        epochs=Key(int, 20, lo=1, hi=1000, doc='Training epochs'),
+        alpha=Key(float, 0.0, lo=0.0, hi=1.0, doc='Weight of the hard-label loss; 1 - alpha for the teacher (0 suits small data: see nbs/30_distill)'),
+        epochs=Key(int, 30, lo=1, hi=1000, doc='Training epochs'),
         batch_size=Key(int, 32, lo=1, hi=4096, doc='Batch size'),
         learning_rate=Key(float, 1e-3, lo=1e-6, hi=1.0, doc='Adam learning rate')),
     'prune': dict(
         method=Key(str, 'structured', ('none', 'magnitude', 'structured'), doc='Pruning method'),
         sparsity=Key(float, 0.5, lo=0.0, hi=0.95, doc='Target weight sparsity (magnitude)'),
-        keep_channels=Key(float, 0.5, lo=0.05, hi=1.0, doc='Share of channels kept (structured)'),
+        keep_channels=Key(float, 0.75, lo=0.05, hi=1.0, doc='Share of channels kept (structured)'),
         epochs=Key(int, 5, lo=0, hi=1000, doc='Fine-tuning epochs')),
     'quantize': dict(
         mode=Key(str, 'qat', ('ptq', 'qat'), doc='Post-training or quantization-aware'),

@@ -98,7 +98,7 @@ def _train_teacher(r:Run):
     m.save(r.out/'teacher.h5')
 
 def stage_teacher(r:Run):
-    from vww_kit.distill import accuracy
+    from vww_kit.distill import accuracy, person_scores, roc_auc
     info = {'source': 'pretrained', 'name': r.recipe.model.teacher}
     r.write_json('teacher.json', info)
     try: t = load_teacher(r)
@@ -106,9 +106,10 @@ def stage_teacher(r:Run):
         r.log(f"  no pretrained teacher ({str(e).splitlines()[0]}): training one on this data instead")
         info = {'source': 'trained', 'name': 'mobilenet_v1 0.25 trained on this data', 'why': str(e)}
         r.write_json('teacher.json', info); _train_teacher(r); t = load_teacher(r)
-    info.update(name=t.name, test_accuracy=accuracy(t, *r.views('test')))
+    x, y = r.views('test')
+    info.update(name=t.name, test_accuracy=accuracy(t, x, y), test_auc=roc_auc(person_scores(t, x), y))
     r.write_json('teacher.json', info)
-    r.log(f"  teacher {t.name}: test accuracy {info['test_accuracy']:.3f}")
+    r.log(f"  teacher {t.name}: test accuracy {info['test_accuracy']:.3f}, AUC {info['test_auc']:.3f}")
 
 # %% ../nbs/79_run.ipynb #046f5c9d
 def _student_from_recipe(r:Run, teacher):
@@ -125,19 +126,21 @@ def _student_from_recipe(r:Run, teacher):
     return build_model(p.family, p.input_size, p.color, p.width, r.recipe.model.dropout, name=f'student_{name}')
 
 def stage_distill(r:Run):
-    from vww_kit.distill import distill, accuracy
+    from vww_kit.distill import distill, accuracy, person_scores, roc_auc
     d, t = r.recipe.distill, load_teacher(r)
     s = _student_from_recipe(r, t)
     res = distill(s, r.views('train'), r.views('val'), t, d.alpha, d.temperature, d.epochs, batch_size=d.batch_size,
                   learning_rate=d.learning_rate, patience=0, work_dir=r.out/'distill', verbose=0)
     s.save(r.out/'student.h5')
-    acc = accuracy(s, *r.views('test'))
-    r.write_json('distill.json', {'student': s.name, 'params': s.count_params(), 'test_accuracy': acc, 'history': res.history})
-    r.log(f"  student {s.name} ({s.count_params():,} params): test accuracy {acc:.3f}")
+    x, y = r.views('test')
+    acc, auc = accuracy(s, x, y), roc_auc(person_scores(s, x), y)
+    r.write_json('distill.json', {'student': s.name, 'params': s.count_params(), 'test_accuracy': acc, 'test_auc': auc,
+                                  'history': res.history})
+    r.log(f"  student {s.name} ({s.count_params():,} params): test accuracy {acc:.3f}, AUC {auc:.3f}")
 
 def stage_prune(r:Run):
     from vww_kit.models import load_model
-    from vww_kit.distill import accuracy
+    from vww_kit.distill import accuracy, person_scores, roc_auc
     p = r.recipe.prune
     s = load_model(r.out/'student.h5')
     if p.method == 'none':
@@ -148,11 +151,12 @@ def stage_prune(r:Run):
                 train=r.views('train'), val=r.views('val'), epochs=p.epochs, alpha=d.alpha, temperature=d.temperature,
                 verbose=0)
     res.model.save(r.out/'pruned.h5')
-    acc = accuracy(res.model, *r.views('test'))
-    r.write_json('prune.json', {'method': p.method, 'params_before': s.count_params(), 'params_after': res.model.count_params(),
+    x, y = r.views('test')
+    acc, auc = accuracy(res.model, x, y), roc_auc(person_scores(res.model, x), y)
+    r.write_json('prune.json', {'method': p.method, 'test_auc': auc, 'params_before': s.count_params(), 'params_after': res.model.count_params(),
                                 'setting': {k: (v if isinstance(v, (int, float)) else str(v)) for k, v in res.setting.items()},
                                 'test_accuracy': acc, 'history': res.history, 'curves': size_curves(s, r.views('train')[0])})
-    r.log(f"  {p.method}: {s.count_params():,} -> {res.model.count_params():,} params, test accuracy {acc:.3f}")
+    r.log(f"  {p.method}: {s.count_params():,} -> {res.model.count_params():,} params, test accuracy {acc:.3f}, AUC {auc:.3f}")
 
 def size_curves(model,                                  # The unpruned student
                 views:np.ndarray,                       # uint8 training views, for the int8 conversions
@@ -177,7 +181,10 @@ def stage_quantize(r:Run):
     res = quantize_and_check(m, r.views('train'), r.views('test'), calibration=q.calibration_samples,
                              qat_epochs=q.epochs if q.mode == 'qat' else 0, val=r.views('val'), qat_teacher=True)
     (r.out/'student_int8.tflite').write_bytes(res.tflite)
-    r.write_json('quantize.json', res.summary())
+    from vww_kit.distill import roc_auc
+    from vww_kit.quantize import predictions
+    x, y = r.views('test')
+    r.write_json('quantize.json', {**res.summary(), 'test_auc': roc_auc(predictions(res.tflite, x)[:, 1], y)})
     worst = min((l for l in res.layers if l['sqnr_db'] is not None and np.isfinite(l['sqnr_db'])),
                 key=lambda l: l['sqnr_db'], default=None)
     if worst is not None:  # the histograms of the op that int8 hurts most, from the converted file's own tensors
@@ -232,9 +239,9 @@ def _size_plot(c):
     axs[0].set_ylabel('KiB'); axs[0].legend(fontsize=8)
     return fig
 
-def _row(name, acc, p, board):
+def _row(name, acc, auc, p, board):
     f = p['fits'][board]
-    return dict(model=name, test_accuracy=acc, params=p['params'], macs=p['macs'], int8_bytes=p['model_bytes'],
+    return dict(model=name, test_accuracy=acc, test_auc=auc, params=p['params'], macs=p['macs'], int8_bytes=p['model_bytes'],
                 arena_bytes=p['arena_bytes'], fits=f['fits'], **{f'est. ms {b}': p['latency'][b]['ms_optimized'] for b in p['latency']})
 
 def report_dict(r:Run)->tuple:
@@ -246,8 +253,8 @@ def report_dict(r:Run)->tuple:
     b = r.recipe.board.board
     t, d, pr, q, prof, ex = (r.json(f) for f in ('teacher.json', 'distill.json', 'prune.json', 'quantize.json', 'profile.json', 'export.json'))
     q8 = q['accuracy'].get('int8 QAT', q['accuracy'].get('int8 PTQ'))['accuracy']
-    rows = [_row(f"teacher: {t['name']}", t['test_accuracy'], prof['teacher'], b),
-            _row(f"student int8 ({q['mode'].upper()})", q8, prof['student'], b)]
+    rows = [_row(f"teacher: {t['name']}", t['test_accuracy'], t.get('test_auc'), prof['teacher'], b),
+            _row(f"student int8 ({q['mode'].upper()})", q8, q.get('test_auc'), prof['student'], b)]
     ts, ss = prof['teacher'], prof['student']
     figs = {'contact_sheet': (r.out/'data'/'contact_sheet.png').read_bytes(),
             'distill_curves': _curves(d['history'], f"distilling {d['student']}")}
@@ -259,17 +266,17 @@ def report_dict(r:Run)->tuple:
     if pr.get('curves'): figs['size_curves'] = _size_plot(pr['curves'])
     stages = r.state['seconds']
     rep = dict(title='vww_kit: person detector report',
-               summary={'board': b, 'student fits': ss['fits'][b]['fits'], 'student test accuracy': q8,
-                        'teacher test accuracy': t['test_accuracy'], 'int8 bytes vs teacher': round(ss['model_bytes']/ts['model_bytes'], 3),
+               summary={'board': b, 'student fits': ss['fits'][b]['fits'], 'student test accuracy': q8, 'student test AUC': q.get('test_auc'),
+                        'teacher test accuracy': t['test_accuracy'], 'teacher test AUC': t.get('test_auc'), 'int8 bytes vs teacher': round(ss['model_bytes']/ts['model_bytes'], 3),
                         'arena vs teacher': round(ss['arena_bytes']/ts['arena_bytes'], 3), 'sketch': ex['sketch']},
                sections=[
-        dict(id='compare', title='Teacher and student', text=f"Accuracy on the test split; size, arena (measured with the "
+        dict(id='compare', title='Teacher and student', text=f"Accuracy (threshold 0.5) and ROC AUC (threshold-free) on the test split; size, arena (measured with the "
              f"TensorFlow Lite Micro interpreter) and fit on {b}; latency per board is an estimate from MACs.",
              tables={'models': rows}, figures=[]),
         dict(id='data', title='Data', tables={'class balance': [dict(split=k, **v) for k, v in
              json.loads((r.out/'data'/'class_balance.json').read_text()).items()]}, figures=['contact_sheet']),
         dict(id='distill', title='Distillation', text=f"Student {d['student']}, {d['params']:,} parameters; teacher {t['name']}.",
-             tables={'result': [dict(stage='distilled (float)', test_accuracy=d['test_accuracy'])]}, figures=['distill_curves']),
+             tables={'result': [dict(stage='distilled (float)', test_accuracy=d['test_accuracy'], test_auc=d.get('test_auc'))]}, figures=['distill_curves']),
         dict(id='prune', title='Pruning', tables={'result': [dict(method=pr['method'], params_before=pr.get('params_before', d['params']),
              params_after=pr.get('params_after', d['params']), test_accuracy=pr.get('test_accuracy', d['test_accuracy']))]},
              figures=[f for f in ('size_curves', 'prune_curves') if f in figs]),
