@@ -200,6 +200,9 @@ def test_widget_predictions_equal_the_profile_of_the_model_apply_produces(net32,
     prof = profile_model(w.result['model'], boards=list(w.predicted['fits']))
     assert [w.predicted[k] for k in FIGURES] == [prof[k] for k in FIGURES]
     assert [w.result['after'][k] for k in FIGURES] == [prof[k] for k in FIGURES]
+    assert w.predicted['fits'] == prof['fits']  # the board-fit verdicts the sliders showed hold for the applied model
+    # the zipped size depends on the weight values, which fine-tuning changes: predicted from the untrained cut, close
+    assert abs(w.predicted['zipped_bytes'] - w.result['after']['zipped_bytes']) <= 0.05*w.result['after']['zipped_bytes']
     assert 0 <= w.result['after']['accuracy'] <= 1 and w.result['before']['accuracy'] == round(accuracy(net32, *test), 4)
 
 def test_widget_tells_the_truth_about_magnitude_pruning(net32, views32, costs32):
@@ -260,3 +263,22 @@ def test_prune_command_writes_the_model_its_int8_file_and_a_report(net32, tmp_pa
     with pytest.raises(ValueError, match='100% sparsity'):
         prune_command(p.parse_args([str(tmp_path/'net.h5'), '--method', 'magnitude', '--sparsity', '1', '--epochs', '0',
                                     '--out', str(tmp_path/'o4')]))
+
+def test_a_student_cut_from_a_teacher_takes_student_inputs(mlperf_dir):
+    "A teacher trained on raw 0-255 pixels (as MLTK's copy of the MLPerf model): its cut takes pixel / 255 like every student"
+    from vww_kit.models import pretrained, Teacher
+    from vww_kit.prune import student_from_teacher, copy_model
+    ref = pretrained(path=mlperf_dir, download=False)          # MLCommons' file takes pixel / 255
+    raw = copy_model(ref.model)                                 # the same network made to take 0-255 pixels
+    stem = raw.layers[1]; w = stem.get_weights(); w[0] = w[0]/255; stem.set_weights(w)
+    t = Teacher(raw, pixel_scale=1.0, name='raw pixels')
+    v = board_views(sample_set('test'), 'esp32-cam', InputSpec(96, 96, 3, 'int8', 1/255, -128), progress=False)[0][:24]
+    np.testing.assert_allclose(t.probs(v), ref.probs(v), atol=1e-4)
+    whole = student_from_teacher(t, keep=1.0)                   # every channel: the teacher itself, on pixel / 255
+    np.testing.assert_allclose(whole.predict(v/255., verbose=0), t.probs(v), atol=1e-4)
+    half = student_from_teacher(t, keep=0.5)
+    assert half.count_params() < 0.35*t.model.count_params()
+    assert all(l.momentum == 0.9 for l in half.layers if isinstance(l, tf_keras.layers.BatchNormalization))
+    np.testing.assert_array_equal(raw.layers[1].get_weights()[0], w[0])   # the teacher is left as it was
+    with pytest.raises(ValueError, match='only from a Keras teacher'):
+        student_from_teacher(pretrained(path=mlperf_dir, kind='tflite', download=False), 0.5)

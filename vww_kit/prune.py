@@ -6,8 +6,8 @@
 __all__ = ['CRITERIA', 'METHODS', 'ChannelGroup', 'channel_groups', 'channel_scores', 'kept_counts', 'copy_model',
            'apply_channel_plan', 'channel_plan', 'prune_channels', 'zero_channels', 'default_skip', 'magnitude_layers',
            'layer_sparsities', 'sparsify', 'weight_sparsity', 'prune_magnitude', 'strip_pruning', 'zipped_size',
-           'CostModel', 'format_figures', 'recalibrate_bn', 'PruneResult', 'prune', 'model_figures', 'sensitivity',
-           'plot_sensitivity', 'PruningSliders', 'add_prune_args', 'prune_command']
+           'CostModel', 'format_figures', 'recalibrate_bn', 'student_from_teacher', 'PruneResult', 'prune',
+           'model_figures', 'sensitivity', 'plot_sensitivity', 'PruningSliders', 'add_prune_args', 'prune_command']
 
 # %% ../nbs/40_prune.ipynb #8121d4fa
 import gzip, json, math, re, time
@@ -715,6 +715,31 @@ def recalibrate_bn(model,                 # A tf_keras model, changed in place
         l.moving_mean.assign(mean.astype(np.float32))
         l.moving_variance.assign(np.maximum(q[j]/n[j] - mean**2, 0).astype(np.float32))
     return model
+
+# %% ../nbs/40_prune.ipynb #956e6747
+def student_from_teacher(teacher,          # A `Teacher` holding a tf_keras model
+                         keep:float=0.5,   # Share of the teacher's channels the student keeps
+                         criterion='l1',
+                         bn_momentum:float=0.9, # As `mobilenet_v1`: settles within a few small epochs
+                        )->tf_keras.Model:
+    "A student pruned from `teacher`'s channels that takes pixel / 255, as every vww_kit student, and says person at index 1"
+    if teacher.is_tflite:
+        raise ValueError("A student can be cut only from a Keras teacher, not from a .tflite file: load the teacher's "
+                         ".h5 or SavedModel (pretrained('mlperf-vww') does), or choose a student preset.")
+    s = prune_channels(teacher.model, keep, criterion)
+    k = teacher.spec.pixel_scale*255   # the teacher takes pixel * pixel_scale; the student takes pixel / 255
+    if k != 1:
+        first = [l for l in s.layers[1:] if any(x is s.input for x in tf.nest.flatten(l.input))]
+        if len(first) != 1 or not isinstance(first[0], (tf_keras.layers.Conv2D, tf_keras.layers.DepthwiseConv2D)):
+            raise ValueError(f"The teacher's input (pixel * {teacher.spec.pixel_scale:g}) does not go straight into one "
+                             f"convolution, so its scale cannot be folded: build the student from a preset instead.")
+        w = first[0].get_weights(); w[0] = w[0]*k; first[0].set_weights(w)
+    if teacher.person_index != 1:      # students say person at output 1
+        head = s.layers[-1]
+        w = head.get_weights(); head.set_weights([w[0][..., ::-1], w[1][::-1]] if len(w) == 2 else [w[0][..., ::-1]])
+    for l in s.layers:
+        if isinstance(l, tf_keras.layers.BatchNormalization): l.momentum = bn_momentum
+    return s
 
 # %% ../nbs/40_prune.ipynb #4261f9f9
 METHODS = {'channels': 'channels', 'structured': 'channels', 'magnitude': 'magnitude'}

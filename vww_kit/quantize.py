@@ -6,9 +6,9 @@
 __all__ = ['KERNELS', 'representative_views', 'float_tflite', 'layers_in_name', 'float_ops', 'degenerate_scales', 'quantize',
            'model_inputs', 'run_tflite', 'predictions', 'accuracy_table', 'weight_sparsity', 'quantize_aware', 'qat',
            'float_twin', 'int8_sparsity', 'tflm_outputs', 'litert_outputs', 'first_difference', 'compare_runtimes',
-           'sqnr_db', 'dequantize', 'quantization_error', 'plot_sqnr', 'plot_layer_error', 'layer_summary',
-           'QuantizationErrorViewer', 'QuantizeResult', 'quantize_and_check', 'format_report', 'add_quantize_args',
-           'quantize_command']
+           'requantize', 'fc_by_hand', 'sqnr_db', 'dequantize', 'quantization_error', 'plot_sqnr', 'plot_layer_error',
+           'layer_summary', 'QuantizationErrorViewer', 'QuantizeResult', 'quantize_and_check', 'format_report',
+           'add_quantize_args', 'quantize_command']
 
 # %% ../nbs/50_quantize.ipynb #de3728ac
 import json, os, re, subprocess, sys, tempfile, time
@@ -474,6 +474,35 @@ def compare_runtimes(tflite,                  # A .tflite path or bytes
             if f: first.setdefault((f['index'], f['op']), []).append(f['max_abs_diff'])
     return dict(kernels=kernels, inputs=len(x), bit_exact=not differ.any(), outputs=res,
                 first_difference=[dict(index=i, op=op, inputs=len(d), max_abs_diff=max(d)) for (i, op), d in first.items()])
+
+# %% ../nbs/50_quantize.ipynb #805583cd
+import math
+
+def requantize(acc:int, multiplier:float, rounding:str)->int:
+    "An int32 accumulator times a real multiplier, the integer way: 'single' rounding or 'double' (gemmlowp)"
+    sig, shift = math.frexp(multiplier); q = round(sig*(1 << 31))  # multiplier = q * 2**(shift - 31)
+    if rounding == 'single':
+        total = 31 - shift; return (acc*q + (1 << (total - 1))) >> total
+    ab = acc*q; nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+    high = abs(ab + nudge) >> 31; high = high if ab + nudge >= 0 else -high  # C division truncates toward zero
+    e = -shift; mask = (1 << e) - 1                                          # RoundingDivideByPOT(high, e)
+    return (high >> e) + ((high & mask) > (mask >> 1) + (high < 0))
+
+def fc_by_hand(tflite, view):
+    "The last FULLY_CONNECTED op's int8 outputs for one view: both runtimes, both roundings, and the exact value"
+    data = read_tflite(tflite); g = read_graph(data)
+    op = [o for o in g['ops'] if o['op'] == 'FULLY_CONNECTED'][-1]
+    it = _litert(data, 'reference', all_tensors=True)
+    it.set_tensor(it.get_input_details()[0]['index'], model_inputs(data, view)); it.invoke()
+    det = {d['index']: d for d in it.get_tensor_details()}
+    (si, zi), (sw, _), (so, zo) = [det[t]['quantization'] for t in (op['inputs'][0], op['inputs'][1], op['outputs'][0])]
+    x, w, b = [it.get_tensor(t).astype(np.int64) for t in op['inputs']]
+    acc = w @ (x.ravel() - zi) + b
+    m = float(np.float64(si)*np.float64(sw)/np.float64(so))
+    return dict(litert=it.get_tensor(op['outputs'][0]).ravel().tolist(),
+                tflm=tflm_outputs(data, model_inputs(data, view), tensors=op['outputs'])[0][0].tolist(),
+                single=[requantize(int(a), m, 'single') + zo for a in acc],
+                double=[requantize(int(a), m, 'double') + zo for a in acc], exact=(acc*m + zo).round(4).tolist())
 
 # %% ../nbs/50_quantize.ipynb #b16aaff6
 def sqnr_db(reference:np.ndarray, approx:np.ndarray)->float:

@@ -115,9 +115,9 @@ def stage_teacher(r:Run):
 def _student_from_recipe(r:Run, teacher):
     from vww_kit.models import STUDENTS, build_model
     name = r.recipe.model.student
-    if name.startswith('teacher-'):
-        from vww_kit.prune import prune_channels
-        return prune_channels(teacher.model, float(name.split('-', 1)[1]))
+    if name.startswith('teacher-'):  # cut from the teacher's channels, taking pixel / 255 like every student
+        from vww_kit.prune import student_from_teacher
+        return student_from_teacher(teacher, float(name.split('-', 1)[1]))
     if name not in STUDENTS: raise ValueError(f"[model] student = {name!r} is not a preset ({', '.join(STUDENTS)}) nor teacher-KEEP.")
     p, s = STUDENTS[name], r.spec
     if (p.input_size, p.color) != (s.height, s.color):
