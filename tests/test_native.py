@@ -17,6 +17,29 @@ from vww_kit.pipeline import board_views
 SPEC = InputSpec(96, 96, 3, 'int8', 1/255, -128)
 SHARED_MODELS = Path(__file__).resolve().parents[1].parent/'shared'/'models'/'mlperf-tiny-vww'
 
+RQ_TEST_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "vww_kernels.h"
+static uint32_t s = 1;
+static uint32_t rnd(void) { s = s * 1664525u + 1013904223u; return s; }
+int main(void) {
+    const int32_t edge[] = {0, 1, -1, 2, -2, 3, -3, 127, -128, 1 << 20, -(1 << 20), (1 << 30) - 1, -(1 << 30) + 1};
+    const int32_t mults[] = {1 << 30, (1 << 30) + 12345, 0x7fffffff};   /* QuantizeMultiplier's range [2^30, 2^31) */
+    long bad = 0, n = 0;
+    for (int rs = 0; rs <= 22; rs++)          /* the range the generator allows (requant_mode) */
+        for (int i = 0; i < 50000; i++) {
+            int32_t m = i < 13 * 3 ? mults[i % 3] : (int32_t)((rnd() >> 1) | 0x40000000u);
+            int32_t zp = (int32_t)(rnd() % 256) - 128;
+            int32_t kr = zp * (1 << rs) + (rs ? 1 << (rs - 1) : 0), nm = rs ? -1 : 0;
+            int32_t acc = i < 13 * 3 ? edge[i / 3] : (int32_t)rnd() >> (2 + rnd() % 24);   /* |acc| < 2^30 */
+            n++; bad += vww_rq_fast(acc, m, kr, nm, rs) != vww_mbqm(acc, m, -rs) + zp;
+        }
+    printf("%ld %ld\n", bad, n);
+    fflush(stdout);
+    exit(0);   /* picolibc's semihosting exit on bare metal */
+}"""
+
 @pytest.fixture(scope='module')
 def views(tmp_path_factory):
     "Board views of the whole sample set (train + val + test), as the ESP32-CAM sees them"
@@ -92,33 +115,28 @@ def test_mbqm_is_tflite_double_rounding():
         assert int(N.mbqm(x, m, s)) == ref(x, m, s)
 
 def test_single_rounding_equals_double_rounding_in_c(tmp_path):
-    "vww_mbqm_fast (one 64-bit sum) against vww_mbqm (TFLite's two steps), at the edges and at random"
+    "vww_rq_fast (one rounded 32x32 multiply, output zero point folded in) against vww_mbqm (TFLite's two steps) + zp"
     if not shutil.which('gcc'): pytest.skip("gcc is not installed (apt-get install gcc)")
     for k, v in N.kernel_sources().items(): (tmp_path/k).write_text(v)
-    (tmp_path/'t.c').write_text(r'''
-#include <stdio.h>
-#include <stdlib.h>
-#include "vww_kernels.h"
-static uint32_t s = 1;
-static uint32_t rnd(void) { s = s * 1664525u + 1013904223u; return s; }
-int main(void) {
-    const int32_t edge[] = {0, 1, -1, 2, -2, 3, -3, 127, -128, 1 << 20, -(1 << 20), 0x7fffffff, (int32_t)0x80000000};
-    const int32_t mults[] = {1 << 30, (1 << 30) + 12345, 0x7fffffff};   /* QuantizeMultiplier's range [2^30, 2^31) */
-    long bad = 0, n = 0;
-    for (int rs = 2; rs <= 31; rs++)
-        for (int i = 0; i < 40000; i++) {
-            vww_chan_t c;
-            c.mult = i < 13 * 3 ? mults[i % 3] : (int32_t)((rnd() >> 1) | 0x40000000u);
-            c.shift = (int8_t)-rs; c.rsm1 = (int8_t)(rs - 1);
-            c.kh = (int32_t)((((int64_t)1 << 30) + ((int64_t)1 << (30 + rs))) >> 32);
-            int32_t acc = i < 13 * 3 ? edge[i / 3] : (int32_t)rnd() >> (rnd() % 24);
-            n++; bad += vww_mbqm_fast(acc, &c) != vww_mbqm(acc, c.mult, c.shift);
-        }
-    printf("%ld %ld\n", bad, n);
-    return 0;
-}''')
+    (tmp_path/'t.c').write_text(RQ_TEST_C)
     subprocess.run(['gcc', '-std=c99', '-O2', '-I', str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t')], check=True)
     bad, n = map(int, subprocess.run([str(tmp_path/'t')], capture_output=True, text=True, check=True).stdout.split())
+    assert n > 1_000_000 and bad == 0
+
+def test_single_rounding_with_smmlar_on_cortex_m4(tmp_path):
+    "The same check built for a Cortex-M4 with VWW_USE_SMLAD (the SMMLAR instruction), run under QEMU"
+    t = N.TARGETS['cortex-m4-smlad']
+    for tool in (t['cc'], t['qemu'][0]):
+        if not shutil.which(tool): pytest.skip(f"{tool} is not installed: apt-get install {N.NEEDED_PACKAGES[tool]}")
+    for k, v in N.kernel_sources().items(): (tmp_path/k).write_text(v)
+    (tmp_path/'t.c').write_text(RQ_TEST_C)
+    ld = ['-Wl,--defsym=__flash=0x0', '-Wl,--defsym=__flash_size=0x400000', '-Wl,--defsym=__ram=0x20000000',
+          '-Wl,--defsym=__ram_size=0x400000', '-Wl,--defsym=__stack_size=0x8000']
+    subprocess.run([t['cc'], '-std=c99', '-O2', *t['cflags'], '--specs=picolibc.specs', '--oslib=semihost', *ld, '-I',
+                    str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t.elf')], check=True)
+    r = subprocess.run([*t['qemu'], '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config',
+                        'enable=on,target=native', '-kernel', str(tmp_path/'t.elf')], capture_output=True, text=True, timeout=120)
+    bad, n = map(int, (r.stdout + r.stderr).split()[:2])
     assert n > 1_000_000 and bad == 0
 
 def test_mlperf_bit_exact_on_all_sample_frames(mlperf):

@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['SUPPORTED_OPS', 'KERNEL_FILES', 'NEEDED_PACKAGES', 'TARGETS', 'read_int8_graph', 'quantize_multiplier',
            'activation_range', 'mbqm', 'pair_layout', 'model_layers', 'inplace_delta', 'plan_memory', 'plan_conflicts',
-           'kernel_sources', 'native_sources', 'write_sources', 'NativeModel', 'tflm_outputs', 'fnv1a', 'cross_build',
-           'run_qemu', 'object_sizes', 'count_instructions', 'native_figures', 'add_native_args', 'native_command']
+           'kernel_sources', 'requant_mode', 'native_sources', 'write_sources', 'NativeModel', 'tflm_outputs', 'fnv1a',
+           'cross_build', 'run_qemu', 'object_sizes', 'count_instructions', 'native_figures', 'add_native_args',
+           'native_command']
 
 # %% ../nbs/75_native.ipynb #5108467c
 import bisect, ctypes, math, shutil, struct, subprocess, tempfile
@@ -159,7 +160,17 @@ def _even(q):
     "Channel constants padded to an even count (the kernels work on channel pairs)"
     if len(q['bias']) % 2:
         q.update(bias=np.append(q['bias'], 0), mult=np.append(q['mult'], 1 << 30), shift=np.append(q['shift'], -2))
+        if 'zero_w' in q: q['zero_w'] = np.append(q['zero_w'], True)
     return q
+
+def _bound(q, w):
+    "Note the channels whose weights are all zero, and the largest |int32 sum| the others can reach"
+    w = np.abs(np.asarray(w, np.int64)); n = len(w)
+    zero = (w == 0).all(1)
+    q['zero_w'] = np.concatenate([zero, np.ones(len(q['bias']) - n, bool)])   # channels _even added: zero weights
+    live = ~zero
+    # inputs are raw int8 once the input offset is in the bias, so |sum| <= |bias| + 128 sum |w|
+    q['acc_bound'] = int(np.max((np.abs(q['bias'][:n]) + 128*w.sum(1))[live], initial=0))
 
 def _layer(g, i, op)->dict:
     T, name, o = g['tensors'], op['op'], op['options']
@@ -188,13 +199,17 @@ def _layer(g, i, op)->dict:
         elif kh == kw == 1 and sh == sw == 1 and pt == pl == 0:
             wr = w.reshape(Co, Ci).astype(np.int64)
             wl, kp = pair_layout(w.reshape(Co, Ci))
-            L.update(kernel='pointwise', kp=kp, weights=wl, pixels=H*W, scratch=4*kp)
+            L.update(kernel='pointwise', kp=kp, weights=wl, pixels=H*W, scratch=8*kp)
             q['bias'] = q['bias'] + in_off*wr.sum(1)
             _even(q)
         else:
+            # the filter's overhang reads the input zero point, so the input offset goes into the bias here too
+            wr = w.reshape(Co, kh*kw*Ci).astype(np.int64)
             wl, kp = pair_layout(w.reshape(Co, kh*kw*Ci))
-            L.update(kernel='conv', kp=kp, weights=wl, scratch=6*kp)
+            L.update(kernel='conv', kp=kp, weights=wl, scratch=12*kp)
+            q['bias'] = q['bias'] + in_off*wr.sum(1)
             _even(q)
+        _bound(q, w.reshape(-1, Co).T if name == 'DEPTHWISE_CONV_2D' else w.reshape(Co, -1))
     elif name == 'FULLY_CONNECTED':
         wt = T[op['inputs'][1]]
         if o.get('WeightsFormat', 0) != 0:
@@ -203,9 +218,10 @@ def _layer(g, i, op)->dict:
         q = _requant(g, op, o['activation'], N, per_tensor_product=len(wt['scale']) <= 1)
         wr = w.astype(np.int64); wl, kp = pair_layout(w)
         q['bias'] = q['bias'] - _zp(it)*wr.sum(1)
+        _bound(q, w)
         _even(q)
         L.update(kernel='pointwise', kp=kp, weights=wl, pixels=it['size']//K,
-                 scratch=4*kp,
+                 scratch=8*kp,
                  in_shape=(1, it['size']//K, K), out_shape=(1, it['size']//K, N), q=q)
     elif name == 'AVERAGE_POOL_2D':
         _, H, W, C = it['shape']; _, Ho, Wo, _ = ot['shape']
@@ -249,12 +265,33 @@ def _layer(g, i, op)->dict:
         L.update(kernel='pad', shape4=shape, before=pads[:, 0].tolist(), after=pads[:, 1].tolist(), value=value)
     return L
 
+def _fuse_expansions(g, layers)->list:
+    "Each 1x1 convolution that widens the channels and feeds only a depthwise convolution, fused into it"
+    readers = {}
+    for op in g['ops']:
+        for t in op['inputs']: readers[t] = readers.get(t, 0) + 1
+    res, skip = [], False
+    for L, D in zip(layers, layers[1:] + [None]):
+        if skip: skip = False; continue
+        if (D is not None and L['kernel'] == 'pointwise' and L['op'] == 'CONV_2D' and D['kernel'] == 'depthwise'
+                and D['inputs'][0] == L['output'] and readers.get(L['output']) == 1 and L['output'] not in g['outputs']
+                and L['out_shape'][-1] > L['in_shape'][-1] and L['in_shape'][1] % 4 == 0):
+            H, W, C = D['in_shape']
+            row, patch = _pad4(W*C), 8*L['kp']
+            res.append(dict(D, kernel='expand_dw', inputs=L['inputs'], pw=L, macs=L['macs'] + D['macs'],
+                            scratch=D['scratch'] + row + patch, scratch_parts=(D['scratch'], row, patch)))
+            skip = True
+        else: res.append(L)
+    return res
+
 def model_layers(model, # A .tflite path or bytes (full int8)
+                 fuse:bool=True, # Fuse widening 1x1 convolutions into the depthwise convolution after them
                 )->dict:
     "The graph, and one layer per op with the constant arrays its kernel needs"
     g = read_int8_graph(model)
     _check_ops(g)
-    return dict(graph=g, layers=[_layer(g, i, op) for i, op in enumerate(g['ops'])])
+    layers = [_layer(g, i, op) for i, op in enumerate(g['ops'])]
+    return dict(graph=g, layers=_fuse_expansions(g, layers) if fuse else layers)
 
 # %% ../nbs/75_native.ipynb #9bbe9aea
 def _min_read(L)->np.ndarray:
@@ -272,10 +309,15 @@ def inplace_delta(L:dict # A layer of `model_layers`
     if L['kernel'] not in ('conv', 'pointwise', 'depthwise', 'avgpool') or L['op'] == 'FULLY_CONNECTED': return None
     ci, co = L['in_shape'][-1], L['out_shape'][-1]
     reads = _min_read(L)
-    # outputs j-1, j, ... still read from here on (pairs of pixels are computed together)
-    suffix = np.minimum.accumulate(reads[::-1])[::-1]
-    need = np.concatenate([[suffix[0]], suffix[:-1]])
     j = np.arange(len(reads))
+    suffix = np.minimum.accumulate(reads[::-1])[::-1]
+    if L['kernel'] in ('depthwise', 'avgpool'):
+        need = np.concatenate([[suffix[0]], suffix[:-1]])   # outputs j-1, j, ... still read from here on
+    else:
+        # the matrix kernels read four pixels' inputs, then write their outputs: the writes of pixel j must spare
+        # what the next group of four (from 4 (j // 4 + 1) on) reads
+        nxt = (j//4 + 1)*4
+        need = np.where(nxt < len(reads), suffix[np.minimum(nxt, len(reads) - 1)], L['in_shape'][0]*L['in_shape'][1])
     return int(np.min(need*ci - (j + 1)*co))//4*4
 
 # %% ../nbs/75_native.ipynb #2434ffa3
@@ -312,7 +354,7 @@ def plan_memory(model_or_layers, # A .tflite path or bytes, or the dict of `mode
     "Arena offsets of every activation tensor and the arena size, from lifetimes and in-place overlaps"
     ml = model_layers(model_or_layers) if not isinstance(model_or_layers, dict) else model_or_layers
     g, layers = ml['graph'], ml['layers']
-    T, n = g['tensors'], len(layers)
+    T, n = g['tensors'], layers[-1]['index'] + 1    # op indices (a fused layer takes its second op's)
     root = {}
     def find(t):
         while t in root: t = root[t]
@@ -422,16 +464,31 @@ def _arr(ctype, name, values, aligned=False, per_line=20)->str:
         return f"static const union {{ int32_t align; {ctype} v[{len(vals)}]; }} {name} = {{ .v = {{\n{body}\n}} }};\n"
     return f"static const {ctype} {name}[{len(vals)}] = {{\n{body}\n}};\n"
 
+def requant_mode(q:dict # The requantization of a layer (`model_layers`' L['q'])
+                )->int:
+    "0: TFLite's double rounding; 1: the one-multiply form (every shift rounds right, sums within 30 bits); 2: that, clamped to all of int8"
+    live = ~np.asarray(q.get('zero_w', np.zeros(len(q['shift']), bool)))   # constant channels are folded apart (_q)
+    shift, m = np.asarray(q['shift'], np.int64)[live], np.asarray(q['mult'], np.int64)[live]
+    if not ((shift <= 0).all() and (shift >= -22).all() and (m >= 1 << 30).all() and q.get('acc_bound', 1 << 31) < 1 << 30):
+        return 0
+    return 2 if (q['act_min'], q['act_max']) == (-128, 127) else 1
+
 def _q(i, q)->str:
     "The per-channel constants and requantization of layer i"
+    mode = requant_mode(q)
     rs = -np.asarray(q['shift'], np.int64)
-    fast = bool((rs >= 2).all())    # the single 64-bit rounding of vww_mbqm_fast
-    kh = np.where(rs >= 2, ((1 << 30) + (1 << (30 + np.maximum(rs, 2)))) >> 32, 0)
-    rows = [f"{{{int(b)}, {int(m)}, {int(k)}, {int(s)}, {int(r - 1)}, 0}}"
-            for b, m, k, s, r in zip(q['bias'], q['mult'], kh, q['shift'], rs)]
+    # the fast form's rounding constant with the output zero point folded in (vww_rq_fast in vww_kernels.h)
+    kr = [q['out_zp']*(1 << int(r)) + ((1 << int(r - 1)) if r >= 1 else 0) if mode else 0 for r in rs]
+    rows = [f"{{{int(b)}, {int(m)}, {int(k)}, {int(s)}, {int(max(r, 0))}, {-1 if r >= 1 else 0}, 0}}"
+            for b, m, k, s, r in zip(q['bias'], q['mult'], kr, q['shift'], rs)]
+    for c in np.flatnonzero(q.get('zero_w', [])) if mode else []:
+        # all-zero weights: the sum is the bias whatever the input, so the output is a constant v, computed here;
+        # the fast form gives it from a zero sum with rs = 1 and kr = 2 v + 1
+        v = min(max(mbqm(int(q['bias'][c]), int(q['mult'][c]), int(q['shift'][c])) + q['out_zp'], q['act_min']), q['act_max'])
+        rows[c] = f"{{0, {1 << 30}, {2*v + 1}, -1, 1, -1, 0}}"
     body = ',\n'.join('    ' + ', '.join(rows[j:j + 4]) for j in range(0, len(rows), 4))
     return (f"static const vww_chan_t c{i}[{len(rows)}] = {{\n{body}\n}};\n"
-            f"static const vww_requant_t q{i} = {{ c{i}, {q['out_zp']}, {q['act_min']}, {q['act_max']}, {int(fast)} }};\n")
+            f"static const vww_requant_t q{i} = {{ c{i}, {q['out_zp']}, {q['act_min']}, {q['act_max']}, {mode} }};\n")
 
 def _call(L, off, scratch)->tuple:
     "(constants, call) of one layer"
@@ -439,6 +496,18 @@ def _call(L, off, scratch)->tuple:
     S = f"(int16_t *)(A + {scratch.get(L['index'], 0)})"
     k, src, dst = L['kernel'], L['inputs'][0], L['output']
     if k == 'alias': return '', f"    /* {L['op']}: output shares the input's memory */\n"
+    if k == 'expand_dw':
+        P, sc = L['pw'], scratch.get(L['index'], 0)
+        (H, W, C), (Ho, Wo, Co) = L['in_shape'], L['out_shape']
+        rows, row, _ = L['scratch_parts']
+        consts = (_arr('int8_t', f'w{P["index"]}', P['weights'], aligned=True) + _q(P['index'], P['q'])
+                  + _arr('int8_t', f'w{i}', L['weights'], aligned=True) + _q(i, L['q']))
+        geo = f"{L['stride'][0]}, {L['stride'][1]}, {L['dil'][0]}, {L['dil'][1]}, {L['pad'][0]}, {L['pad'][1]}, {L['in_off']}"
+        call = (f"{{ vww_expand_t ex = {{ {A(src)}, {P['in_shape'][-1]}, w{P['index']}.v, {P['kp']}, &q{P['index']}, "
+                f"A + {sc + rows}, (int16_t *)(A + {sc + rows + row}) }};\n"
+                f"      vww_expand_depthwise_s8(0, &ex, {H}, {W}, {C}, w{i}.v, {L['k'][0]}, {L['k'][1]}, {L['depth_mult']}, "
+                f"{geo}, &q{i}, {A(dst)}, {Ho}, {Wo}, {Co}, A + {sc}); }}")
+        return consts, f"    {call}  /* CONV_2D 1x1 + DEPTHWISE_CONV_2D, fused */\n"
     if k in ('conv', 'pointwise', 'depthwise'):
         consts = _arr('int8_t', f'w{i}', L['weights'], aligned=True) + _q(i, L['q'])
         if k == 'pointwise':

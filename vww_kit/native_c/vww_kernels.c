@@ -7,89 +7,164 @@
 #else
 #define VWW_NOINLINE
 #endif
+/* GCC's scheduling before register allocation hoists the loads of the hot loops and runs the 13 registers of a
+ * Cortex-M out: spills inside the loop. The loops are written in the order that needs the fewest registers. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define VWW_HOT VWW_NOINLINE __attribute__((optimize("no-schedule-insns")))
+#else
+#define VWW_HOT VWW_NOINLINE
+#endif
 
 /* Matrix products use one layout for patches and weights, built so that the SMLAD path needs no shuffling:
  * the reduction axis goes in groups of 4 (k, k+1, k+2, k+3) split into two pairs (k, k+2) and (k+1, k+3), the
- * order in which SXTB16 unpacks 4 packed bytes.
- *   patch (two pixels t = 0, 1; int16): P[8g + 4j + 2t + h] = x_t[4g + j + 2h]
- *   weights (two channels c = 0, 1; int8): W[8g + 4j + 2h + c] = w_c[4g + j + 2h]
- * The sums are the same in any order; the portable path walks the same layout with plain loads. */
-#define VWW_PIDX(k, t) ((((k) >> 2) << 3) + (((k) & 1) << 2) + ((t) << 1) + (((k) >> 1) & 1))
+ * order in which SXTB16 unpacks 4 packed bytes. Four pixels (t = 0..3) are computed at once against two output
+ * channels (c = 0, 1): eight sums, every loaded weight used four times and every patch value twice.
+ *   patch (four pixels; int16): P[16g + 8j + 2t + h] = x_t[4g + j + 2h]
+ *   weights (two channels; int8): W[8g + 4j + 2h + c] = w_c[4g + j + 2h]
+ * so one 32-bit word of weights holds (k, k+2) of both channels and four consecutive patch words hold (k, k+2)
+ * of the four pixels. The sums are the same in any order; the portable path walks the same layout. */
 
 #ifdef VWW_USE_SMLAD
 /* Cortex-M DSP extension. Sums are exact int32 either way; only the instruction count changes. */
 typedef uint32_t __attribute__((may_alias, aligned(4))) vww_w32;
 static inline uint32_t vww_sxtb16(uint32_t x) { uint32_t r; __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x)); return r; }
 static inline uint32_t vww_sxtb16_ror8(uint32_t x) { uint32_t r; __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x)); return r; }
+static inline uint32_t vww_read32(const int8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static inline int32_t vww_smlad(uint32_t a, uint32_t b, int32_t acc)
-{ int32_t r; __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
+{ __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(a), "r"(b)); return acc; }
+/* Loads with post-increment, kept in program order (volatile): the compiler's scheduler would otherwise hoist
+ * them and run out of registers (eight sums, two unpacked weights, one patch word and three pointers fill r0-r12, lr) */
+#define VWW_LDR_POST(r, ptr, inc) __asm__ volatile("ldr %0, [%1], #" #inc : "=r"(r), "+r"(ptr))
+#define VWW_LDRD_POST(r0, r1, ptr) __asm__ volatile("ldrd %0, %1, [%2], #8" : "=r"(r0), "=r"(r1), "+r"(ptr))
+#define VWW_MM_J                                                                                    \
+    VWW_LDR_POST(u, v, 4); ub = vww_sxtb16_ror8(u); u = vww_sxtb16(u);                               \
+    VWW_LDRD_POST(x, y, p); a00 = vww_smlad(x, u, a00); a01 = vww_smlad(x, ub, a01);                 \
+    a10 = vww_smlad(y, u, a10); a11 = vww_smlad(y, ub, a11);                                         \
+    VWW_LDRD_POST(x, y, p); a20 = vww_smlad(x, u, a20); a21 = vww_smlad(x, ub, a21);                 \
+    a30 = vww_smlad(y, u, a30); a31 = vww_smlad(y, ub, a31);
 #endif
 
-#ifdef VWW_USE_SMLAD
-#define VWW_GROUP(p, v)                                                            \
-    x0 = p[0]; x1 = p[1]; u = v[0]; ua = vww_sxtb16(u); ub = vww_sxtb16_ror8(u);   \
-    a00 = vww_smlad(x0, ua, a00); a01 = vww_smlad(x0, ub, a01);                    \
-    a10 = vww_smlad(x1, ua, a10); a11 = vww_smlad(x1, ub, a11);                    \
-    x0 = p[2]; x1 = p[3]; u = v[1]; ua = vww_sxtb16(u); ub = vww_sxtb16_ror8(u);   \
-    a00 = vww_smlad(x0, ua, a00); a01 = vww_smlad(x0, ub, a01);                    \
-    a10 = vww_smlad(x1, ua, a10); a11 = vww_smlad(x1, ub, a11);
-#endif
+/* Requantize the four pixels' sums of one channel and store them */
+#define VWW_STORE4(c, s0, s1, s2, s3)                                                               \
+    {                                                                                               \
+        const vww_chan_t *k = Q.ch + (c);                                                           \
+        if (mode == VWW_RQ_GENERAL) {                                                               \
+            int32_t m = k->mult, sh = k->shift;                                                     \
+            o0[c] = vww_clamp(vww_mbqm(s0, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                \
+            o1[c] = vww_clamp(vww_mbqm(s1, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                \
+            o2[c] = vww_clamp(vww_mbqm(s2, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                \
+            o3[c] = vww_clamp(vww_mbqm(s3, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                \
+        } else {                                                                                    \
+            int32_t m = k->mult, kr = k->kr, nm = k->nm, rs = k->rs;                                \
+            if (mode == VWW_RQ_FAST_SAT) {                                                          \
+                o0[c] = vww_sat8(vww_rq_fast(s0, m, kr, nm, rs));                                   \
+                o1[c] = vww_sat8(vww_rq_fast(s1, m, kr, nm, rs));                                   \
+                o2[c] = vww_sat8(vww_rq_fast(s2, m, kr, nm, rs));                                   \
+                o3[c] = vww_sat8(vww_rq_fast(s3, m, kr, nm, rs));                                   \
+            } else {                                                                                \
+                o0[c] = vww_clamp(vww_rq_fast(s0, m, kr, nm, rs), Q.act_min, Q.act_max);            \
+                o1[c] = vww_clamp(vww_rq_fast(s1, m, kr, nm, rs), Q.act_min, Q.act_max);            \
+                o2[c] = vww_clamp(vww_rq_fast(s2, m, kr, nm, rs), Q.act_min, Q.act_max);            \
+                o3[c] = vww_clamp(vww_rq_fast(s3, m, kr, nm, rs), Q.act_min, Q.act_max);            \
+            }                                                                                       \
+        }                                                                                           \
+    }
 
-/* Two patches times pairs of weight rows (kp a multiple of 4): all output channels of two pixels. For a single
- * pixel pass o1 == o0 and a patch whose two pixels are the same: both write the same values. */
-static void vww_matmul(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
-                       int8_t *o0, int8_t *o1, int out_c)
+/* Four patches times pairs of weight rows (kp a multiple of 4): all output channels of four pixels, written to
+ * o0..o3 (a pixel missing at the end of a row of pixels repeats the last one: same values written twice). */
+static inline __attribute__((always_inline))
+void vww_matmul_body(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                     int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, int out_c, const int mode)
 {
     const vww_requant_t Q = *q;
     for (int co = 0; co < out_c; co += 2) {
-        const int8_t *wp = w + co * kp;    /* the pair's 2 * kp interleaved weights */
-        int32_t a00 = Q.ch[co].bias, a01 = Q.ch[co + 1].bias, a10 = a00, a11 = a01;
+        int32_t a00 = Q.ch[co].bias, a01 = Q.ch[co + 1].bias;
+        int32_t a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
 #ifdef VWW_USE_SMLAD
-        const vww_w32 *p = (const vww_w32 *)P, *v = (const vww_w32 *)wp, *end = v + kp / 2;
-        uint32_t x0, x1, u, ua, ub;
-        while (v < end) { VWW_GROUP(p, v) p += 4; v += 2; }
-#else
+        const int8_t *v = w + co * kp, *end = v + 2 * kp;
         const int16_t *p = P;
-        const int8_t *v = wp, *end = wp + 2 * kp;
-        while (v < end) {   /* one group: 8 patch and 8 weight loads, 16 multiply-accumulates */
-            int32_t x0 = p[0], x0b = p[1], x1 = p[2], x1b = p[3];
-            int32_t u0 = v[0], u1 = v[1], u0b = v[2], u1b = v[3];
-            a00 += x0 * u0; a01 += x0 * u1; a10 += x1 * u0; a11 += x1 * u1;
-            a00 += x0b * u0b; a01 += x0b * u1b; a10 += x1b * u0b; a11 += x1b * u1b;
-            x0 = p[4]; x0b = p[5]; x1 = p[6]; x1b = p[7];
-            u0 = v[4]; u1 = v[5]; u0b = v[6]; u1b = v[7];
-            a00 += x0 * u0; a01 += x0 * u1; a10 += x1 * u0; a11 += x1 * u1;
-            a00 += x0b * u0b; a01 += x0b * u1b; a10 += x1b * u0b; a11 += x1b * u1b;
-            p += 8; v += 8;
-        }
+        uint32_t u, ub, x, y;
+        do { VWW_MM_J VWW_MM_J } while (v < end);
+#else
+        const int8_t *v = w + co * kp, *end = v + 2 * kp;
+        const int16_t *p = P;
+        int32_t wa, wb, x;
+        /* weights byte 4j + 2h + c, patch value 8j + 2t + h */
+        do {
+            wa = v[0]; wb = v[1];
+            x = p[0]; a00 += x * wa; a01 += x * wb; x = p[2]; a10 += x * wa; a11 += x * wb;
+            x = p[4]; a20 += x * wa; a21 += x * wb; x = p[6]; a30 += x * wa; a31 += x * wb;
+            wa = v[2]; wb = v[3];
+            x = p[1]; a00 += x * wa; a01 += x * wb; x = p[3]; a10 += x * wa; a11 += x * wb;
+            x = p[5]; a20 += x * wa; a21 += x * wb; x = p[7]; a30 += x * wa; a31 += x * wb;
+            wa = v[4]; wb = v[5];
+            x = p[8]; a00 += x * wa; a01 += x * wb; x = p[10]; a10 += x * wa; a11 += x * wb;
+            x = p[12]; a20 += x * wa; a21 += x * wb; x = p[14]; a30 += x * wa; a31 += x * wb;
+            wa = v[6]; wb = v[7];
+            x = p[9]; a00 += x * wa; a01 += x * wb; x = p[11]; a10 += x * wa; a11 += x * wb;
+            x = p[13]; a20 += x * wa; a21 += x * wb; x = p[15]; a30 += x * wa; a31 += x * wb;
+            v += 8; p += 16;
+        } while (v < end);
 #endif
-        o1[co] = vww_out(a10, &Q, co);
-        o0[co] = vww_out(a00, &Q, co);
-        if (co + 1 < out_c) { o1[co + 1] = vww_out(a11, &Q, co + 1); o0[co + 1] = vww_out(a01, &Q, co + 1); }
+        VWW_STORE4(co, a00, a10, a20, a30)
+        if (co + 1 < out_c) VWW_STORE4(co + 1, a01, a11, a21, a31)
     }
 }
 
-/* Pixel t of an im2col patch: the input under the filter plus the input offset, zero where the filter hangs over.
- * The values go first, in order, into the int16 row `tmp` (kp long), then into the patch layout. */
-static void vww_gather(const int8_t *in, int in_h, int in_w, int in_c, int kh, int kw, int kp,
-                       int iy0, int ix0, int dil_h, int dil_w, int32_t in_off, int16_t *P, int t, int16_t *tmp)
+static VWW_HOT void vww_matmul_general(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                                            int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, int out_c)
+{ vww_matmul_body(P, w, kp, q, o0, o1, o2, o3, out_c, VWW_RQ_GENERAL); }
+static VWW_HOT void vww_matmul_fast(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                                         int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, int out_c)
+{ vww_matmul_body(P, w, kp, q, o0, o1, o2, o3, out_c, VWW_RQ_FAST); }
+static VWW_HOT void vww_matmul_sat(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                                        int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, int out_c)
+{ vww_matmul_body(P, w, kp, q, o0, o1, o2, o3, out_c, VWW_RQ_FAST_SAT); }
+
+/* Patches of pixels j .. j + n - 1 (n <= 4) are in P: all their outputs, `stride` bytes apart from `o` */
+static void vww_matmul(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q, int8_t *o, int n,
+                       int stride, int out_c)
 {
-    int16_t *d = tmp;
-    for (int ky = 0; ky < kh; ky++) {
-        int iy = iy0 + ky * dil_h;
-        for (int kx = 0; kx < kw; kx++) {
-            int ix = ix0 + kx * dil_w;
-            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
-                const int8_t *src = in + (iy * in_w + ix) * in_c;
-                for (int c = 0; c < in_c; c++) *d++ = (int16_t)(src[c] + in_off);
-            } else {
-                for (int c = 0; c < in_c; c++) *d++ = 0;
-            }
+    int8_t *o1 = o + (n > 1 ? stride : 0), *o2 = o + (n > 2 ? 2 * stride : 0), *o3 = o + (n > 3 ? 3 * stride : 0);
+    if (n == 2) o2 = o3 = o1;
+    if (n == 3) o3 = o2;
+    if (q->mode == VWW_RQ_FAST_SAT) vww_matmul_sat(P, w, kp, q, o, o1, o2, o3, out_c);
+    else if (q->mode == VWW_RQ_FAST) vww_matmul_fast(P, w, kp, q, o, o1, o2, o3, out_c);
+    else vww_matmul_general(P, w, kp, q, o, o1, o2, o3, out_c);
+}
+
+/* Slot t of the four-pixel patch P from n int8 values x (then zeros up to kp) */
+static void vww_patch(const int8_t *x, int n, int kp, int16_t *P, int t)
+{
+    int k = 0;
+    for (int16_t *d = P + 2 * t; k + 4 <= n; k += 4, d += 16) {
+        d[0] = x[k]; d[8] = x[k + 1]; d[1] = x[k + 2]; d[9] = x[k + 3];
+    }
+    for (; k < kp; k++) P[((k >> 2) << 4) + ((k & 1) << 3) + 2 * t + ((k >> 1) & 1)] = k < n ? x[k] : 0;
+}
+
+/* The four-pixel patch P from four rows of n int8 values x + t * stride (t = 0..3), then zeros up to kp */
+static void vww_patch4(const int8_t *x, int stride, int n, int kp, int16_t *P)
+{
+    int k = 0;
+#ifdef VWW_USE_SMLAD
+    {   /* SXTB16 unpacks (x0, x2) and (x1, x3): the layout. The word loads need not be aligned (Cortex-M3 and up) */
+        const int8_t *x1 = x + stride, *x2 = x1 + stride, *x3 = x2 + stride;
+        vww_w32 *d = (vww_w32 *)P;
+        for (; k + 4 <= n; k += 4, d += 8) {
+            uint32_t v0 = vww_read32(x + k), v1 = vww_read32(x1 + k), v2 = vww_read32(x2 + k), v3 = vww_read32(x3 + k);
+            d[0] = vww_sxtb16(v0); d[4] = vww_sxtb16_ror8(v0); d[1] = vww_sxtb16(v1); d[5] = vww_sxtb16_ror8(v1);
+            d[2] = vww_sxtb16(v2); d[6] = vww_sxtb16_ror8(v2); d[3] = vww_sxtb16(v3); d[7] = vww_sxtb16_ror8(v3);
         }
     }
-    while (d < tmp + kp) *d++ = 0;
-    for (int16_t *p = P + 2 * t, *e = tmp + kp; tmp < e; tmp += 4, p += 8) {
-        p[0] = tmp[0]; p[4] = tmp[1]; p[1] = tmp[2]; p[5] = tmp[3];
+#endif
+    for (int t = 0; t < 4; t++) {
+        const int8_t *xt = x + t * stride;
+        int kk = k;
+        for (int16_t *d = P + 4 * kk + 2 * t; kk + 4 <= n; kk += 4, d += 16) {
+            d[0] = xt[kk]; d[8] = xt[kk + 1]; d[1] = xt[kk + 2]; d[9] = xt[kk + 3];
+        }
+        for (; kk < kp; kk++) P[((kk >> 2) << 4) + ((kk & 1) << 3) + 2 * t + ((kk >> 1) & 1)] = kk < n ? xt[kk] : 0;
     }
 }
 
@@ -98,100 +173,180 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                  int stride_h, int stride_w, int dil_h, int dil_w, int pad_t, int pad_l, int32_t in_off,
                  const vww_requant_t *q, int8_t *out, int out_h, int out_w, int out_c, int16_t *scratch)
 {
-    /* output pixels two at a time in row-major order; both patches are read before either output is written.
-     * scratch: the patch (2 kp) then one row (kp) */
-    int n = out_h * out_w;
-    for (int j = 0; j < n; j += 2) {
-        int pair = j + 1 < n;
-        for (int t = 0; t < 2; t++) {
-            int jj = pair ? j + t : j, oy = jj / out_w, ox = jj % out_w;
-            vww_gather(in, in_h, in_w, in_c, kh, kw, kp, oy * stride_h - pad_t, ox * stride_w - pad_l,
-                       dil_h, dil_w, in_off, scratch, t, scratch + 2 * kp);
+    /* output pixels four at a time in row-major order; all four patches are read before any output is written.
+     * scratch: the patches (8 kp bytes), then four int8 rows of kp values (the inputs under each filter) */
+    const int n = out_h * out_w, K = kh * kw * in_c, seg = kw * in_c;
+    const int8_t zp = (int8_t)(-in_off);
+    int8_t *rows = (int8_t *)(scratch + 4 * kp);
+    for (int j = 0; j < n; j += 4) {
+        int cnt = n - j < 4 ? n - j : 4;
+        for (int t = 0; t < cnt; t++) {
+            int oy = (j + t) / out_w, ox = (j + t) % out_w;
+            int iy0 = oy * stride_h - pad_t, ix0 = ox * stride_w - pad_l;
+            int8_t *d = rows + t * kp;
+            int inside_x = ix0 >= 0 && ix0 + (kw - 1) * dil_w < in_w && dil_w == 1;
+            for (int ky = 0; ky < kh; ky++, d += seg) {
+                int iy = iy0 + ky * dil_h;
+                if (iy < 0 || iy >= in_h) { memset(d, zp, (size_t)seg); continue; }
+                const int8_t *src = in + iy * in_w * in_c;
+                if (inside_x) {   /* the filter row lies inside: kw * in_c consecutive bytes, a word at a time */
+                    const int8_t *s = src + ix0 * in_c;
+                    int i = 0;
+                    for (; i + 4 <= seg; i += 4) memcpy(d + i, s + i, 4);
+                    for (; i < seg; i++) d[i] = s[i];
+                    continue;
+                }
+                for (int kx = 0; kx < kw; kx++) {
+                    int ix = ix0 + kx * dil_w;
+                    if (ix >= 0 && ix < in_w) for (int c = 0; c < in_c; c++) d[kx * in_c + c] = src[ix * in_c + c];
+                    else memset(d + kx * in_c, zp, (size_t)in_c);
+                }
+            }
+            for (int i = K; i < kp; i++) rows[t * kp + i] = 0;
         }
-        vww_matmul(scratch, w, kp, q, out + j * out_c, out + (pair ? j + 1 : j) * out_c, out_c);
+        for (int t = cnt; t < 4; t++) memcpy(rows + t * kp, rows + (cnt - 1) * kp, (size_t)kp);  /* the last again */
+        vww_patch4(rows, kp, kp, kp, scratch);
+        vww_matmul(scratch, w, kp, q, out + j * out_c, cnt, out_c, out_c);
     }
 }
 
 void vww_pointwise_s8(const int8_t *in, int pixels, int in_c, const int8_t *w, int kp,
                       const vww_requant_t *q, int8_t *out, int out_c, int16_t *scratch)
 {
-    for (int j = 0; j < pixels; j += 2) {
-        int pair = j + 1 < pixels;
-        for (int t = 0; t < 2; t++) {
-            const int8_t *x = in + (pair ? j + t : j) * in_c;
-            int k = 0;
-#ifdef VWW_USE_SMLAD
-            if (((uintptr_t)x & 3) == 0)
-                for (; k + 4 <= in_c; k += 4) {   /* SXTB16 unpacks (x0, x2) and (x1, x3): the patch layout */
-                    uint32_t v = *(const vww_w32 *)(x + k);
-                    *(vww_w32 *)(scratch + 2 * k + 2 * t) = vww_sxtb16(v);
-                    *(vww_w32 *)(scratch + 2 * k + 4 + 2 * t) = vww_sxtb16_ror8(v);
-                }
-#endif
-            for (int16_t *d = scratch + 2 * k + 2 * t; k + 4 <= in_c; k += 4, d += 8) {
-                d[0] = x[k]; d[4] = x[k + 1]; d[1] = x[k + 2]; d[5] = x[k + 3];
-            }
-            for (; k < in_c; k++) scratch[VWW_PIDX(k, t)] = x[k];
-            for (; k < kp; k++) scratch[VWW_PIDX(k, t)] = 0;
+    int j = 0;
+    for (; j + 4 <= pixels; j += 4) {
+        vww_patch4(in + j * in_c, in_c, in_c, kp, scratch);
+        vww_matmul(scratch, w, kp, q, out + j * out_c, 4, out_c, out_c);
+    }
+    if (j < pixels) {   /* the last one to three pixels; the missing ones repeat the last (same values twice) */
+        int cnt = pixels - j;
+        for (int t = 0; t < 4; t++) vww_patch(in + (j + (t < cnt ? t : cnt - 1)) * in_c, in_c, kp, scratch, t);
+        vww_matmul(scratch, w, kp, q, out + j * out_c, cnt, out_c, out_c);
+    }
+}
+
+/* n pixels of C channels (HWC) to C rows of n values, `wp` apart: 4x4 blocks of bytes moved as words (the loads
+ * and stores need not be aligned on a Cortex-M3 and up; elsewhere memcpy does it bytewise) */
+static VWW_NOINLINE void vww_transpose(const int8_t *src, int n, int C, int8_t *dst, int wp)
+{
+    int x = 0;
+    for (; x + 4 <= n; x += 4) {
+        const int8_t *s = src + x * C;
+        int8_t *d = dst + x;
+        int ch = 0;
+        for (; ch + 4 <= C; ch += 4, d += 4 * wp) {
+            uint32_t a, b, c, e;
+            memcpy(&a, s + ch, 4); memcpy(&b, s + C + ch, 4); memcpy(&c, s + 2 * C + ch, 4); memcpy(&e, s + 3 * C + ch, 4);
+            /* a = (a0 a1 a2 a3) channels of pixel 0, ... ; byte 0 is the lowest */
+            uint32_t t0 = (a & 0x00ff00ffu) | ((b & 0x00ff00ffu) << 8);          /* a0 b0 a2 b2 */
+            uint32_t t1 = ((a >> 8) & 0x00ff00ffu) | (b & 0xff00ff00u);          /* a1 b1 a3 b3 */
+            uint32_t t2 = (c & 0x00ff00ffu) | ((e & 0x00ff00ffu) << 8);          /* c0 e0 c2 e2 */
+            uint32_t t3 = ((c >> 8) & 0x00ff00ffu) | (e & 0xff00ff00u);          /* c1 e1 c3 e3 */
+            uint32_t r0 = (t0 & 0xffffu) | (t2 << 16), r1 = (t1 & 0xffffu) | (t3 << 16);
+            uint32_t r2 = (t0 >> 16) | (t2 & 0xffff0000u), r3 = (t1 >> 16) | (t3 & 0xffff0000u);
+            memcpy(d, &r0, 4); memcpy(d + wp, &r1, 4); memcpy(d + 2 * wp, &r2, 4); memcpy(d + 3 * wp, &r3, 4);
         }
-        vww_matmul(scratch, w, kp, q, out + j * out_c, out + (pair ? j + 1 : j) * out_c, out_c);
+        for (; ch < C; ch++, d += wp) { d[0] = s[ch]; d[1] = s[C + ch]; d[2] = s[2 * C + ch]; d[3] = s[3 * C + ch]; }
     }
+    for (; x < n; x++)
+        for (int ch = 0; ch < C; ch++) dst[ch * wp + x] = src[x * C + ch];
 }
 
-/* 3x3 depthwise, multiplier 1, stride S: four adjacent output pixels of every channel. The padded rows are
- * channel-major (each channel's wp values together), so a channel's taps are neighbouring bytes; the weights hold
- * each channel's kernel row as 4 bytes (w0, w1, w2, 0), 12 bytes a channel. (An SMLAD version of this loop,
- * tried, ran no faster: depthwise sums pair badly into the dual 16-bit products.) */
+/* Output values of one channel, the requantization specialized on the mode. The channel's constants are read
+ * into locals first: stores through int8_t pointers may alias anything, so they would be read again after each. */
+#define VWW_RQ_LOCALS(k) \
+    const int32_t rq_m = (k)->mult, rq_kr = (k)->kr, rq_nm = (k)->nm, rq_rs = (k)->rs, rq_sh = (k)->shift
+static inline __attribute__((always_inline))
+int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32_t sh, const vww_requant_t *Q,
+               const int mode)
+{
+    if (mode == VWW_RQ_GENERAL) return vww_clamp(vww_mbqm(acc, m, sh) + Q->out_zp, Q->act_min, Q->act_max);
+    int32_t y = vww_rq_fast(acc, m, kr, nm, rs);
+    return mode == VWW_RQ_FAST_SAT ? vww_sat8(y) : vww_clamp(y, Q->act_min, Q->act_max);
+}
+#define VWW_RQ1(acc) vww_rq1(acc, rq_m, rq_kr, rq_nm, rq_rs, rq_sh, &Q, mode)
+
+/* 3x3 depthwise, multiplier 1, stride S: one output row, every channel. The padded input rows are channel-major
+ * (each channel's wp values together), so a channel's taps are neighbouring bytes; the weights hold each channel's
+ * kernel row as 4 bytes (w0, w1, w2, 0), 12 bytes a channel. Four adjacent outputs at a time share each loaded
+ * input (a value feeds up to three of them), then one at a time for the rest of the row. Each input value is
+ * loaded right before its products, so few are alive at once. (An SMLAD version, tried, ran no faster: depthwise
+ * sums pair badly into the dual 16-bit products.) */
 #define VWW_DW_ROW4(r, k)                                                                   \
-    w0 = w[k]; w1 = w[k + 1]; w2 = w[k + 2];                                                \
-    x0 = r[0]; x1 = r[1]; x2 = r[2]; x3 = r[3]; x4 = r[4];                                  \
-    a0 += x0 * w0; a0 += x1 * w1; a0 += x2 * w2;                                            \
+    w0 = wc[k]; w1 = wc[k + 1]; w2 = wc[k + 2];                                             \
     if (S == 1) {                                                                           \
-        x5 = r[5];                                                                          \
-        a1 += x1 * w0; a1 += x2 * w1; a1 += x3 * w2; a2 += x2 * w0; a2 += x3 * w1;          \
-        a2 += x4 * w2; a3 += x3 * w0; a3 += x4 * w1; a3 += x5 * w2;                        \
+        x = r[0]; a0 += x * w0;                                                             \
+        x = r[1]; a0 += x * w1; a1 += x * w0;                                               \
+        x = r[2]; a0 += x * w2; a1 += x * w1; a2 += x * w0;                                 \
+        x = r[3]; a1 += x * w2; a2 += x * w1; a3 += x * w0;                                 \
+        x = r[4]; a2 += x * w2; a3 += x * w1;                                               \
+        x = r[5]; a3 += x * w2;                                                             \
     } else {                                                                                \
-        a1 += x2 * w0; a1 += x3 * w1; a1 += x4 * w2;                                        \
-        x0 = r[5]; x1 = r[6]; x2 = r[7]; x3 = r[8];                                         \
-        a2 += x4 * w0; a2 += x0 * w1; a2 += x1 * w2; a3 += x1 * w0; a3 += x2 * w1;          \
-        a3 += x3 * w2;                                                                      \
+        x = r[0]; a0 += x * w0;                                                             \
+        x = r[1]; a0 += x * w1;                                                             \
+        x = r[2]; a0 += x * w2; a1 += x * w0;                                               \
+        x = r[3]; a1 += x * w1;                                                             \
+        x = r[4]; a1 += x * w2; a2 += x * w0;                                               \
+        x = r[5]; a2 += x * w1;                                                             \
+        x = r[6]; a2 += x * w2; a3 += x * w0;                                               \
+        x = r[7]; a3 += x * w1;                                                             \
+        x = r[8]; a3 += x * w2;                                                             \
     }
-#define VWW_DW_VARS int32_t w0, w1, w2, x0, x1, x2, x3, x4, x5; (void)x5
-#define VWW_DW_QUAD(name, STRIDE)                                                                   \
-static VWW_NOINLINE void name(const int8_t *r0, const int8_t *r1, const int8_t *r2, int C, int wp,    \
-                              const int8_t *w, const vww_requant_t *q, int8_t *o, int out_c)        \
-{                                                                                                   \
-    const vww_requant_t Q = *q;                                                                     \
-    const int S = STRIDE;                                                                           \
-    for (int c = 0; c < C; c++, r0 += wp, r1 += wp, r2 += wp, w += 12, o++) {                       \
-        int32_t a0 = Q.ch[c].bias, a1 = a0, a2 = a0, a3 = a0;                                       \
-        VWW_DW_VARS;                                                                                \
-        VWW_DW_ROW4(r0, 0) VWW_DW_ROW4(r1, 4) VWW_DW_ROW4(r2, 8)                                    \
-        o[0] = vww_out(a0, &Q, c); o[out_c] = vww_out(a1, &Q, c);                                   \
-        o[2 * out_c] = vww_out(a2, &Q, c); o[3 * out_c] = vww_out(a3, &Q, c);                       \
-    }                                                                                               \
-}
-VWW_DW_QUAD(vww_dw3x3_quad_s1, 1)
-VWW_DW_QUAD(vww_dw3x3_quad_s2, 2)
-
-/* 3x3 depthwise, multiplier 1: one output pixel of every channel (maps narrower than four pixels) */
-static void vww_dw3x3_one(const int8_t *r0, const int8_t *r1, const int8_t *r2, int C, int wp, const int8_t *w,
-                          const vww_requant_t *q, int8_t *o)
+static inline __attribute__((always_inline))
+void vww_dw3x3_row_body(const int8_t *rp0, const int8_t *rp1, const int8_t *rp2, int C, int wp, const int8_t *w,
+                        const vww_requant_t *q, int8_t *orow, int out_w, int out_c, const int S, const int mode)
 {
     const vww_requant_t Q = *q;
-    for (int c = 0; c < C; c++, r0 += wp, r1 += wp, r2 += wp, w += 12) {
-        int32_t a = Q.ch[c].bias;
-        a += r0[0] * w[0]; a += r0[1] * w[1]; a += r0[2] * w[2];
-        a += r1[0] * w[4]; a += r1[1] * w[5]; a += r1[2] * w[6];
-        a += r2[0] * w[8]; a += r2[1] * w[9]; a += r2[2] * w[10];
-        o[c] = vww_out(a, &Q, c);
+    const int n4 = out_w & ~3;
+    for (int c = 0; c < C; c++, w += 12) {
+        const vww_chan_t *k = Q.ch + c;
+        const int8_t *r0 = rp0 + c * wp, *r1 = rp1 + c * wp, *r2 = rp2 + c * wp, *wc = w;
+        int8_t *o = orow + c;
+        const int32_t bias = k->bias;
+        int ox = 0;
+        for (; ox < n4; ox += 4, r0 += 4 * S, r1 += 4 * S, r2 += 4 * S, o += 4 * out_c) {
+            int32_t a0 = bias, a1 = bias, a2 = bias, a3 = bias, w0, w1, w2, x;
+            VWW_DW_ROW4(r0, 0) VWW_DW_ROW4(r1, 4) VWW_DW_ROW4(r2, 8)
+            {
+                VWW_RQ_LOCALS(k);
+                int8_t v0 = VWW_RQ1(a0), v1 = VWW_RQ1(a1), v2 = VWW_RQ1(a2), v3 = VWW_RQ1(a3);
+                o[0] = v0; o[out_c] = v1; o[2 * out_c] = v2; o[3 * out_c] = v3;
+            }
+        }
+        for (; ox < out_w; ox++, r0 += S, r1 += S, r2 += S, o += out_c) {
+            int32_t a = bias;
+            a += r0[0] * wc[0]; a += r0[1] * wc[1]; a += r0[2] * wc[2];
+            a += r1[0] * wc[4]; a += r1[1] * wc[5]; a += r1[2] * wc[6];
+            a += r2[0] * wc[8]; a += r2[1] * wc[9]; a += r2[2] * wc[10];
+            VWW_RQ_LOCALS(k);
+            o[0] = VWW_RQ1(a);
+        }
     }
 }
+#define VWW_DW_ROW_FN(name, S, mode)                                                                        \
+static VWW_HOT void name(const int8_t *rp0, const int8_t *rp1, const int8_t *rp2, int C, int wp,         \
+                              const int8_t *w, const vww_requant_t *q, int8_t *orow, int out_w, int out_c)    \
+{ vww_dw3x3_row_body(rp0, rp1, rp2, C, wp, w, q, orow, out_w, out_c, S, mode); }
+VWW_DW_ROW_FN(vww_dw3x3_s1_general, 1, VWW_RQ_GENERAL)
+VWW_DW_ROW_FN(vww_dw3x3_s1_fast, 1, VWW_RQ_FAST)
+VWW_DW_ROW_FN(vww_dw3x3_s1_sat, 1, VWW_RQ_FAST_SAT)
+VWW_DW_ROW_FN(vww_dw3x3_s2_general, 2, VWW_RQ_GENERAL)
+VWW_DW_ROW_FN(vww_dw3x3_s2_fast, 2, VWW_RQ_FAST)
+VWW_DW_ROW_FN(vww_dw3x3_s2_sat, 2, VWW_RQ_FAST_SAT)
 
 void vww_depthwise_s8(const int8_t *in, int in_h, int in_w, int in_c,
                       const int8_t *w, int kh, int kw, int depth_mult,
                       int stride_h, int stride_w, int dil_h, int dil_w, int pad_t, int pad_l, int32_t in_off,
                       const vww_requant_t *q, int8_t *out, int out_h, int out_w, int out_c, int8_t *rows)
+{
+    vww_expand_depthwise_s8(in, 0, in_h, in_w, in_c, w, kh, kw, depth_mult, stride_h, stride_w, dil_h, dil_w, pad_t,
+                            pad_l, in_off, q, out, out_h, out_w, out_c, rows);
+}
+
+void vww_expand_depthwise_s8(const int8_t *in, const vww_expand_t *ex, int in_h, int in_w, int in_c,
+                             const int8_t *w, int kh, int kw, int depth_mult,
+                             int stride_h, int stride_w, int dil_h, int dil_w, int pad_t, int pad_l, int32_t in_off,
+                             const vww_requant_t *q, int8_t *out, int out_h, int out_w, int out_c, int8_t *rows)
 {
     const vww_requant_t Q = *q;
     const int C = in_c, wp = (out_w - 1) * stride_w + (kw - 1) * dil_w + 1, row_bytes = wp * C;
@@ -202,7 +357,14 @@ void vww_depthwise_s8(const int8_t *in, int in_h, int in_w, int in_c,
     const int wr = (kw + 3) & ~3, wk = kh * wr;
     int loaded[16];
     const int8_t *rp[16];
-    for (int s = 0; s < kh; s++) loaded[s] = -0x7fffffff;
+    /* the padding columns of every row slot hold the zero point for the whole op: written once here */
+    for (int s = 0; s < kh; s++) {
+        loaded[s] = -0x7fffffff;
+        for (int8_t *r = rows + s * row_bytes, *e = r + row_bytes; r < e; r += wp) {
+            for (int x = 0; x < pad_l; x++) r[x] = zp;
+            for (int x = pad_l + n; x < wp; x++) r[x] = zp;
+        }
+    }
     for (int oy = 0; oy < out_h; oy++) {
         int iy0 = oy * stride_h - pad_t;
         /* the kh input rows under this output row, each copied once, channel-major, with its padding */
@@ -216,35 +378,32 @@ void vww_depthwise_s8(const int8_t *in, int in_h, int in_w, int in_c,
                     if (!used) break;
                 }
                 int8_t *r = rows + s * row_bytes;
+                int prev = loaded[s];
                 loaded[s] = iy;
                 if (iy < 0 || iy >= in_h) memset(r, zp, (size_t)row_bytes);
-                else
-                    for (int ch = 0; ch < C; ch++, r += wp) {
-                        const int8_t *src = in + iy * in_w * C + ch;
-                        int x = 0;
-                        for (; x < pad_l; x++) r[x] = zp;
-                        int8_t *d = r + pad_l, *e = d + n;
-                        for (const int C2 = 2 * C; d + 2 <= e; d += 2, src += C2) { d[0] = src[0]; d[1] = src[C]; }
-                        if (d < e) *d = *src;
-                        for (x = pad_l + n; x < wp; x++) r[x] = zp;
-                    }
+                else {
+                    if (prev != -0x7fffffff && (prev < 0 || prev >= in_h))   /* held a zero-point row: pads again */
+                        for (int8_t *rr = r, *e = r + row_bytes; rr < e; rr += wp) memset(rr, zp, (size_t)wp);
+                    /* the row, HWC, transposed to C channel rows */
+                    if (ex)   /* the input row is computed now, by the 1x1 convolution before (fused) */
+                        vww_pointwise_s8(ex->in + iy * in_w * ex->in_c, in_w, ex->in_c, ex->w, ex->kp, ex->q, ex->row,
+                                         C, ex->scratch);
+                    const int8_t *src = ex ? ex->row : in + iy * in_w * C;
+                    vww_transpose(src, n, C, r + pad_l, wp);
+                }
             }
             rp[ky] = rows + s * row_bytes;
         }
         int8_t *orow = out + oy * out_w * out_c;
-        int ox = 0;
-        if (fast && out_w < 4)
-            for (; ox < out_w; ox++)
-                vww_dw3x3_one(rp[0] + ox * stride_w, rp[1] + ox * stride_w, rp[2] + ox * stride_w, C, wp, w, q,
-                              orow + ox * out_c);
-        if (fast && out_w >= 4)
-            for (; ox < out_w; ox += 4) {
-                if (ox + 4 > out_w) ox = out_w - 4;   /* the last four overlap the previous ones: same values again */
-                int o = ox * stride_w;
-                if (stride_w == 1) vww_dw3x3_quad_s1(rp[0] + o, rp[1] + o, rp[2] + o, C, wp, w, q, orow + ox * out_c, out_c);
-                else vww_dw3x3_quad_s2(rp[0] + o, rp[1] + o, rp[2] + o, C, wp, w, q, orow + ox * out_c, out_c);
-            }
-        for (; ox < out_w; ox++)
+        if (fast) {
+            void (*f)(const int8_t *, const int8_t *, const int8_t *, int, int, const int8_t *, const vww_requant_t *,
+                      int8_t *, int, int);
+            if (stride_w == 1) f = Q.mode == VWW_RQ_FAST_SAT ? vww_dw3x3_s1_sat : Q.mode == VWW_RQ_FAST ? vww_dw3x3_s1_fast : vww_dw3x3_s1_general;
+            else f = Q.mode == VWW_RQ_FAST_SAT ? vww_dw3x3_s2_sat : Q.mode == VWW_RQ_FAST ? vww_dw3x3_s2_fast : vww_dw3x3_s2_general;
+            f(rp[0], rp[1], rp[2], C, wp, w, q, orow, out_w, out_c);
+            continue;
+        }
+        for (int ox = 0; ox < out_w; ox++)
             for (int ic = 0; ic < in_c; ic++)
                 for (int m = 0; m < depth_mult; m++) {
                     int oc = ic * depth_mult + m;
@@ -281,6 +440,23 @@ void vww_avgpool_s8(const int8_t *in, int in_h, int in_w, int c, int fh, int fw,
 
 void vww_add_s8(const int8_t *a, const int8_t *b, int n, const vww_add_t *p, int8_t *out)
 {
+    const vww_add_t P = *p;
+    /* every shift rounds right by at most 22 bits and the multipliers are normal: the one-multiply form. Then
+     * (in + off) << 20 is below 2^28 and so are both scaled terms: their doubles fit in 32 bits */
+    if (P.left_shift == 20 && P.in1_shift <= 0 && P.in1_shift >= -22 && P.in2_shift <= 0 && P.in2_shift >= -22 &&
+        P.out_shift <= 0 && P.out_shift >= -22 && P.in1_mult >= 0x40000000 && P.in2_mult >= 0x40000000 &&
+        P.out_mult >= 0x40000000) {
+        const int32_t rs1 = -P.in1_shift, rs2 = -P.in2_shift, rso = -P.out_shift;
+        const int32_t nm1 = rs1 ? -1 : 0, nm2 = rs2 ? -1 : 0, nmo = rso ? -1 : 0;
+        const int32_t kr1 = rs1 ? 1 << (rs1 - 1) : 0, kr2 = rs2 ? 1 << (rs2 - 1) : 0;
+        const int32_t kro = P.out_off * (1 << rso) + (rso ? 1 << (rso - 1) : 0);
+        for (int i = 0; i < n; i++) {
+            int32_t x = (int32_t)((uint32_t)(P.in1_off + a[i]) << 20), y = (int32_t)((uint32_t)(P.in2_off + b[i]) << 20);
+            int32_t s = vww_rq_fast(x, P.in1_mult, kr1, nm1, rs1) + vww_rq_fast(y, P.in2_mult, kr2, nm2, rs2);
+            out[i] = vww_clamp(vww_rq_fast(s, P.out_mult, kro, nmo, rso), P.act_min, P.act_max);
+        }
+        return;
+    }
     for (int i = 0; i < n; i++) {
         int32_t x = (int32_t)((uint32_t)(p->in1_off + a[i]) << p->left_shift);
         int32_t y = (int32_t)((uint32_t)(p->in2_off + b[i]) << p->left_shift);

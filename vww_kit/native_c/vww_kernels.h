@@ -17,19 +17,23 @@ extern "C" {
 
 /* Per output channel constants of one op */
 typedef struct {
-    int32_t bias;    /* for 1x1 convolutions, fully connected and depthwise the input offset is folded in */
+    int32_t bias;    /* the input offset is folded in (sum of the channel's weights times the input offset) */
     int32_t mult;    /* Q31 multiplier (QuantizeMultiplier), in [2^30, 2^31) */
-    int32_t kh;      /* single-rounding form: high word of 2^30 + 2^(30 + rs), rs = -shift (see vww_mbqm_fast) */
+    int32_t kr;      /* fast form: out_zp * 2^rs + (rs ? 2^(rs-1) : 0), see vww_rq_fast */
     int8_t shift;    /* exponent: > 0 shifts left, < 0 rounds right */
-    int8_t rsm1;     /* rs - 1 */
-    int16_t pad;
+    int8_t rs;       /* -shift, the right shift of the fast form */
+    int8_t nm;       /* -1 when rs >= 1 (round ties away from zero below zero), else 0 */
+    int8_t pad;
 } vww_chan_t;
 
 /* Requantization of one op's int32 sums to int8 */
+enum { VWW_RQ_GENERAL = 0, VWW_RQ_FAST = 1, VWW_RQ_FAST_SAT = 2 };
 typedef struct {
     const vww_chan_t *ch;
     int32_t out_zp, act_min, act_max;
-    int32_t fast;    /* every channel rounds right by 2 or more bits: the single-rounding form applies */
+    int32_t mode;    /* VWW_RQ_GENERAL; VWW_RQ_FAST: every channel rounds right (shift <= 0) and every sum fits in
+                      * 30 bits, so the one-multiply form applies; VWW_RQ_FAST_SAT: that, and the activation range is
+                      * all of int8 (act_min -128, act_max 127), so the clamp is a plain saturation */
 } vww_requant_t;
 
 /* TFLite MultiplyByQuantizedMultiplier, double rounding: SaturatingRoundingDoublingHighMul then RoundingDivideByPOT */
@@ -46,17 +50,24 @@ static inline int32_t vww_mbqm(int32_t x, int32_t m, int shift)
     return r;
 }
 
-/* The same integer as vww_mbqm(acc, m, -rs) for rs >= 2, in one 64-bit sum. With p = acc * m:
- *   SaturatingRoundingDoublingHighMul = floor((p + 2^30) / 2^31) = r1, then
- *   RoundingDivideByPOT(r1, rs) = floor((r1 + 2^(rs-1) - [r1 < 0]) / 2^rs)
- *                               = floor((p + 2^30 + 2^(30+rs) - 2^31 [r1 < 0]) / 2^(31+rs))   (nested floors)
- * and r1 < 0 exactly when acc < 0, because m >= 2^30 (QuantizeMultiplier's range); for m == 2^30, acc == -1 both
- * forms give 0. Dividing by 2^(31+rs) >= 2^32 is taking the high word and shifting it right by rs - 1. */
-static inline int32_t vww_mbqm_fast(int32_t acc, const vww_chan_t *c)
+/* The same integer as vww_mbqm(acc, m, -rs) + out_zp, with one 32x32 multiply whose high word is rounded.
+ * With p = acc * m and n = [acc < 0] (for rs >= 1; 0 for rs == 0):
+ *   SaturatingRoundingDoublingHighMul     r1 = floor((p + 2^30) / 2^31)
+ *   RoundingDivideByPOT(r1, rs)            = floor((r1 + 2^(rs-1) - n) / 2^rs)        (ties away from zero)
+ * and, nesting the floors and doubling numerator and denominator,
+ *   result + out_zp = floor( floor((2acc * m + 2^32 (kr - n) + 2^31) / 2^32) / 2^rs ),  kr = out_zp 2^rs + 2^(rs-1)
+ * The inner floor is exactly what SMMLAR computes (high word of Ra:0 + Rn*Rm, rounded). r1 < 0 exactly when
+ * acc < 0 because m >= 2^30 (for acc == -1, m == 2^30 both forms give 0). Needs |2acc| < 2^31 and a high word in
+ * int32, which the generator checks per layer (VWW_RQ_FAST*). */
+static inline int32_t vww_rq_fast(int32_t acc, int32_t m, int32_t kr, int32_t nm, int rs)
 {
-    int64_t t = (int64_t)(((uint64_t)(uint32_t)c->kh << 32) | 0x40000000u) + (int64_t)acc * c->mult
-              - (int64_t)((uint64_t)((uint32_t)acc >> 31) << 31);
-    return (int32_t)(t >> 32) >> c->rsm1;
+    int32_t ra = kr + ((acc >> 31) & nm), a2 = (int32_t)((uint32_t)acc << 1), y;
+#ifdef VWW_USE_SMLAD
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(y) : "r"(a2), "r"(m), "r"(ra));
+#else
+    y = (int32_t)(((int64_t)(((uint64_t)(uint32_t)ra << 32) | 0x80000000u) + (int64_t)a2 * m) >> 32);
+#endif
+    return y >> rs;
 }
 
 static inline int8_t vww_clamp(int32_t v, int32_t lo, int32_t hi)
@@ -66,23 +77,36 @@ static inline int8_t vww_clamp(int32_t v, int32_t lo, int32_t hi)
     return (int8_t)v;
 }
 
+/* Saturation to int8 (one SSAT where the core has it) */
+static inline int8_t vww_sat8(int32_t v)
+{
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+    __asm__("ssat %0, #8, %0" : "+r"(v));
+    return (int8_t)v;
+#else
+    return (int8_t)(v > 127 ? 127 : (v < -128 ? -128 : v));
+#endif
+}
+
+/* One output of channel c, any mode (the hot loops specialize on the mode instead) */
 static inline int8_t vww_out(int32_t acc, const vww_requant_t *q, int c)
 {
     const vww_chan_t *k = q->ch + c;
-    int32_t v = q->fast ? vww_mbqm_fast(acc, k) : vww_mbqm(acc, k->mult, k->shift);
-    return vww_clamp(v + q->out_zp, q->act_min, q->act_max);
+    if (q->mode == VWW_RQ_GENERAL) return vww_clamp(vww_mbqm(acc, k->mult, k->shift) + q->out_zp, q->act_min, q->act_max);
+    return vww_clamp(vww_rq_fast(acc, k->mult, k->kr, k->nm, k->rs), q->act_min, q->act_max);
 }
 
 /* CONV_2D, any kernel, stride, dilation and padding. w: pairs of output channels, each pair's two rows of
  * kp = kh*kw*in_c (rounded up to 4 with zeros) interleaved as vww_kernels.c describes; out_c rounded up to even.
- * scratch: 3*kp int16, 4-byte aligned. */
+ * The input offset is folded into the bias: the filter's overhang reads the input zero point -in_off.
+ * scratch: 12*kp bytes (four int16 patches, then four int8 rows), 4-byte aligned. */
 void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                  const int8_t *w, int kh, int kw, int kp,
                  int stride_h, int stride_w, int dil_h, int dil_w, int pad_t, int pad_l, int32_t in_off,
                  const vww_requant_t *q, int8_t *out, int out_h, int out_w, int out_c, int16_t *scratch);
 
 /* 1x1 CONV_2D with stride 1 and FULLY_CONNECTED: `pixels` rows of in_c values times weights laid out as for
- * vww_conv_s8. The input offset is folded into the bias. scratch: 2*kp int16, 4-byte aligned. */
+ * vww_conv_s8. The input offset is folded into the bias. scratch: 8*kp bytes (four int16 patches), 4-byte aligned. */
 void vww_pointwise_s8(const int8_t *in, int pixels, int in_c, const int8_t *w, int kp,
                       const vww_requant_t *q, int8_t *out, int out_c, int16_t *scratch);
 
@@ -95,6 +119,23 @@ void vww_depthwise_s8(const int8_t *in, int in_h, int in_w, int in_c,
                       const int8_t *w, int kh, int kw, int depth_mult,
                       int stride_h, int stride_w, int dil_h, int dil_w, int pad_t, int pad_l, int32_t in_off,
                       const vww_requant_t *q, int8_t *out, int out_h, int out_w, int out_c, int8_t *rows);
+
+/* A 1x1 CONV_2D (stride 1) fused into the DEPTHWISE_CONV_2D that reads its output: the depthwise kernel computes
+ * each input row it needs with vww_pointwise_s8 into `row` (in_w * in_c bytes) right before copying it into its row
+ * cache, so the 1x1 convolution's output (in MobileNetV2, the expanded tensor, the largest) never exists whole. */
+typedef struct {
+    const int8_t *in;          /* the 1x1 convolution's input, in_w pixels of in_c values a row */
+    int in_c;
+    const int8_t *w;           /* its weights and constants, as for vww_pointwise_s8 */
+    int kp;
+    const vww_requant_t *q;
+    int8_t *row;               /* one row of its output */
+    int16_t *scratch;          /* its patches: 8*kp bytes */
+} vww_expand_t;
+void vww_expand_depthwise_s8(const int8_t *in, const vww_expand_t *ex, int in_h, int in_w, int in_c,
+                             const int8_t *w, int kh, int kw, int depth_mult,
+                             int stride_h, int stride_w, int dil_h, int dil_w, int pad_t, int pad_l, int32_t in_off,
+                             const vww_requant_t *q, int8_t *out, int out_h, int out_w, int out_c, int8_t *rows);
 
 /* AVERAGE_POOL_2D (input and output share scale and zero point, as TFLite requires) */
 void vww_avgpool_s8(const int8_t *in, int in_h, int in_w, int c, int fh, int fw, int stride_h, int stride_w,
