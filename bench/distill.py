@@ -24,8 +24,8 @@ def student(name, teacher, seed):
     import tf_keras
     tf_keras.utils.set_random_seed(seed)
     if name.startswith('teacher-'):
-        from vww_kit.prune import prune_channels
-        return prune_channels(teacher.model, float(name.split('-', 1)[1]))
+        from vww_kit.prune import student_from_teacher
+        return student_from_teacher(teacher, float(name.split('-', 1)[1]))
     p = STUDENTS[name]
     return build_model(p.family, p.input_size, p.color, p.width, 0.1, name=f'student_{name}')
 
@@ -39,7 +39,7 @@ def main(argv=None):
     ap.add_argument('--epochs', type=int, default=30)
     ap.add_argument('--students', default='vww-tiny,teacher-0.45')
     ap.add_argument('--learning-rate', type=float, default=1e-3)
-    ap.add_argument('--alpha', type=float, default=0.3)
+    ap.add_argument('--alpha', type=float, default=0.0)
     ap.add_argument('--temperature', type=float, default=1.0)
     ap.add_argument('--mixup', type=float, default=0.0)
     ap.add_argument('--correct', action='store_true', help='The label overrules the teacher where the teacher is wrong')
