@@ -50,6 +50,13 @@ def test_bad_inputs_are_refused(views32):
         distill(build_model('mobilenet_v1', 64, 'rgb', 0.1), (xt, yt), val, None, epochs=1, verbose=0)
     with pytest.raises(ValueError, match='outputs 3 values'):
         Distiller(mobilenet_v1(32, 3, 0.1, classes=3), Teacher(build_model('mobilenet_v1', 32, 'rgb', 0.25)))
+    # a teacher whose output does not match the two-class student: a 3-class one, and one with a spatial output
+    with pytest.raises(ValueError, match=r"teacher 'teacher' outputs shape \(3,\).*student's \(2,\)"):
+        Distiller(mobilenet_v1(32, 3, 0.1), Teacher(mobilenet_v1(32, 3, 0.25, classes=3)))
+    import tf_keras
+    inp = tf_keras.Input((32, 32, 3)); seg = tf_keras.Model(inp, tf_keras.layers.Conv2D(2, 1, activation='softmax')(inp))
+    with pytest.raises(ValueError, match=r'outputs shape \(32, 32, 2\)'):
+        distill(mobilenet_v1(32, 3, 0.1), (xt, yt), val, Teacher(seg), epochs=1, verbose=0)
 
 def test_cosine_schedule_decays_the_learning_rate_and_a_bad_name_is_refused(views32):
     (xt, yt), val = views32

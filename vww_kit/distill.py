@@ -93,11 +93,20 @@ class Distiller(tf_keras.Model):
         self.agree.update_state(tf.cast(tf.argmax(sp, -1) == tf.argmax(tp, -1), tf.float32))
         return {m.name: m.result() for m in self.metrics}
 
+def _teacher_outputs(teacher)->tuple:
+    "Shape of one teacher output (without the batch axis), from the Keras model or the .tflite file"
+    if not teacher.is_tflite: return tuple(teacher.model.output_shape[1:])
+    from ai_edge_litert.interpreter import Interpreter
+    return tuple(int(v) for v in Interpreter(model_content=bytes(teacher.model)).get_output_details()[0]['shape'][1:])
+
 def _check_outputs(student, teacher):
-    so = student.output_shape[-1]
-    if so != 2:
-        raise ValueError(f"The student outputs {so} values but the teacher outputs 2 (no_person, person): build the "
-                         f"student with classes=2 so that their outputs match.")
+    to, so = _teacher_outputs(teacher), tuple(student.output_shape[1:])
+    if to != (2,):
+        raise ValueError(f"The teacher {teacher.name!r} outputs shape {to}, but a person-detector teacher outputs 2 values "
+                         f"(no_person, person) to match the student's {so}: pass a two-class VWW model as the teacher.")
+    if so != (2,):
+        raise ValueError(f"The student outputs {so[-1] if len(so) == 1 else so} values but the teacher outputs 2 "
+                         f"(no_person, person): build the student with classes=2 so that their outputs match.")
 
 # %% ../nbs/30_distill.ipynb #06689f51
 def _fingerprint(teacher:Teacher, views:np.ndarray)->str:
