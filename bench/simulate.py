@@ -2,8 +2,8 @@
 
 Run from the project root: `python bench/simulate.py [--frames N]`. Writes bench/results/simulate.json.
 Models: the MLPerf Tiny VWW int8 reference (from ../shared/models/mlperf-tiny-vww; skipped where absent) and the
-vww-tiny student (MobileNetV1 width 0.1, 96x96 RGB; untrained, batch-norm statistics from sample frames: the speed
-does not depend on the weights). Source: the built-in sample video (bikes.mp4, 640x272 at 25 fps), looped.
+vww-tiny student (MobileNetV1 width 0.1, 96x96 RGB) trained on the sample set: the int8 file behind the example
+sketches, sketches/models/vww_tiny_rgb96.tflite. Source: the built-in sample video (bikes.mp4, 640x272 at 25 fps), looped.
 Goal: at least 30 fps with the student on the tflite-micro interpreter.
 """
 import argparse, json, os, platform, statistics, sys, tempfile, time
@@ -19,18 +19,11 @@ MLPERF = ROOT.parent/'shared'/'models'/'mlperf-tiny-vww'/'vww_96_int8.tflite'
 OUT = ROOT/'bench'/'results'/'simulate.json'
 GOAL_FPS = 30
 
+STUDENT = ROOT/'sketches'/'models'/'vww_tiny_rgb96.tflite'
+
 def student_tflite():
-    "int8 vww-tiny student (STUDENTS preset), calibrated on real board views"
-    from vww_kit.camera import InputSpec, board_view
-    from vww_kit.data import sample_set, read_frame
-    from vww_kit.models import STUDENTS, build_model
-    from vww_kit.profile import to_int8_tflite
-    p = STUDENTS['vww-tiny']
-    views = np.stack([board_view(read_frame(s), 'esp32-cam', InputSpec(p.input_size, p.input_size, 3, 'float32', 1.0, 0))
-                      for s in sample_set('train')[::25]]).astype(np.float32)/255
-    m = build_model(p.family, p.input_size, p.color, p.width)
-    for _ in range(30): m(views, training=True)  # batch-norm statistics of real frames: no layer fades to zero
-    return to_int8_tflite(m, views)
+    "The int8 vww-tiny student trained on the sample set (the example sketches' model)"
+    return STUDENT.read_bytes()
 
 def loop(sim, frames:int, width:int=480)->dict:
     "The end-to-end loop on the looped sample video: per-stage milliseconds and frames per second"
