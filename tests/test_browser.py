@@ -1,12 +1,15 @@
-"""The webcam widget in a real browser: JupyterLab + headless Chromium with a fake camera fed by sample frames.
+"""The webcam widget in a real browser: JupyterLab 4 and Jupyter Notebook 7 + headless Chromium with a fake camera
+fed by sample frames.
 
 Chromium's fake camera (`--use-file-for-fake-video-capture`) plays a .y4m video that this test builds out of real
 sample frames: person, empty street, person, empty street. A notebook that makes the webcam widget runs in
-JupyterLab; the test reads, again and again, the label the page shows together with the board input the page
-shows beside it, finds which segment of the video that input came from, and checks that the label is that
-segment's. Then it closes the widget and checks that the camera was released.
+JupyterLab and in Notebook 7 (each test runs once per front end, each with a server of its own); the test reads,
+again and again, the label the page shows together with the board input the page shows beside it, finds which
+segment of the video that input came from, and checks that the label is that segment's.
+Then it closes the widget and checks that the camera was released.
 
-Needs Debian's `chromium` (apt) and Playwright for Python (pip, no browser download: the system Chromium is driven).
+Needs Debian's `chromium` (apt), Playwright for Python (pip, no browser download: the system Chromium is driven),
+`jupyterlab` and `notebook` 7 (the `dev` extra).
 """
 import os, re, secrets, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
@@ -70,16 +73,30 @@ def _notebook(path, model):
     nb.metadata = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}
     nbformat.write(nb, path)
 
-def _start_lab(root, port, token):
+# The front ends, and what differs between them: the server's module and its options, the page that opens a
+# notebook, and the name of the application that page runs. Both are JupyterLab applications that put themselves
+# on `window.jupyterapp` with --expose-app-in-browser, and in both `shell.currentWidget` is the notebook panel
+# (Notebook 7's shell has one main-area widget), so waiting for the kernel and running a cell are the same code.
+FRONT_ENDS = {
+    # a workspace of its own, reset: otherwise JupyterLab restores the previous test's tabs, and re-rendering
+    # them can drop this notebook's output while the test reads it
+    'lab': dict(module='jupyterlab', app='JupyterLab', page='/lab/workspaces/{stem}/tree/{name}?reset'),
+    # one notebook a page, nothing restored
+    'notebook7': dict(module='notebook', app='Jupyter Notebook', page='/notebooks/{name}'),
+}
+# The notebook server loads JupyterLab's server extension too: the same options keep both off the network.
+SERVER_OPTIONS = ['--expose-app-in-browser', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+                  '--LabApp.news_url=None']
+
+def _start_server(kind, root, port, token):
     env = {**os.environ, 'PATH': os.pathsep.join([str(Path(sys.executable).parent), os.environ.get('PATH', '')]),
            'JUPYTER_RUNTIME_DIR': str(root/'.runtime'), 'JUPYTER_CONFIG_DIR': str(root/'.config'),
            'JUPYTERLAB_SETTINGS_DIR': str(root/'.settings'), 'JUPYTERLAB_WORKSPACES_DIR': str(root/'.workspaces'),
            'OMP_NUM_THREADS': '1'}
-    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
+    cmd = [sys.executable, '-m', FRONT_ENDS[kind]['module'], '--no-browser', '--ip=127.0.0.1', f'--port={port}',
            f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}', '--ServerApp.allow_root=True',
-           '--expose-app-in-browser', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
-           '--LabApp.news_url=None']
-    log = open(root/'lab.log', 'wb')
+           *SERVER_OPTIONS]
+    log = open(root/'server.log', 'wb')
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -89,7 +106,8 @@ def _start_lab(root, port, token):
                 if r.status == 200: return proc
         except OSError: time.sleep(0.5)
     proc.kill()
-    raise AssertionError(f"JupyterLab did not start in 60 s:\n{(root/'lab.log').read_text()[-3000:]}")
+    raise AssertionError(f"The {FRONT_ENDS[kind]['app']} server did not start in 60 s:\n"
+                         f"{(root/'server.log').read_text()[-3000:]}")
 
 READ_PAGE = """() => {
   const label = document.querySelector('.vww-label'), view = document.querySelector('.vww-view');
@@ -103,33 +121,41 @@ def _decode_data_url(url):
     import base64
     return cv2.imdecode(np.frombuffer(base64.b64decode(url.split(',', 1)[1]), np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
 
-@pytest.fixture(scope='module')
-def lab(tmp_path_factory):
-    "A JupyterLab server on a free port with a token, serving a fresh folder; skips where Chromium is absent"
+@pytest.fixture(scope='module', params=list(FRONT_ENDS))
+def jupyter(request, tmp_path_factory):
+    "A JupyterLab or Notebook 7 server on a free port with a token, serving a fresh folder; skips without Chromium"
+    kind = request.param
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}: the real-browser widget tests need Debian's `chromium` "
                     f"package (apt-get install chromium).")
     from conftest import SHARED_MODELS
     if not (SHARED_MODELS/'vww_96_int8.tflite').exists():
         pytest.skip(f"MLPerf VWW reference model not found at {SHARED_MODELS} (../shared/models/mlperf-tiny-vww)")
-    root = tmp_path_factory.mktemp('lab')
+    if kind == 'notebook7':
+        try: from notebook import __version__ as nb_version
+        except ImportError: pytest.skip("The `notebook` package (7.x, in the `dev` extra) is not installed")
+        assert nb_version.split('.')[0] == '7', f"Notebook 7 is needed for this front end, found notebook {nb_version}"
+    root = tmp_path_factory.mktemp(kind)
     port, token = _free_port(), secrets.token_hex(16)
-    proc = _start_lab(root, port, token)
-    yield dict(root=root, url=f'http://127.0.0.1:{port}', token=token, model=SHARED_MODELS/'vww_96_int8.tflite')
+    proc = _start_server(kind, root, port, token)
+    yield dict(kind=kind, root=root, url=f'http://127.0.0.1:{port}', token=token,
+               model=SHARED_MODELS/'vww_96_int8.tflite')
     proc.terminate()
     try: proc.wait(15)
     except subprocess.TimeoutExpired: proc.kill()
 
-def _open_notebook(browser, lab, name):
-    "Open `name` in JupyterLab, wait for its kernel, run its first cell"
+def _open_notebook(browser, jupyter, name):
+    "Open `name` in the server's front end, wait for its kernel, run its first cell"
+    fe = FRONT_ENDS[jupyter['kind']]
     page = browser.new_page(viewport={'width': 1280, 'height': 900})
-    # a workspace of its own, reset: otherwise JupyterLab restores the previous test's tabs, and re-rendering
-    # them can drop this notebook's output while the test reads it
-    page.goto(f"{lab['url']}/lab/workspaces/{Path(name).stem}/tree/{name}?reset&token={lab['token']}", timeout=60_000)
+    url = jupyter['url'] + fe['page'].format(stem=Path(name).stem, name=name)
+    page.goto(f"{url}{'&' if '?' in url else '?'}token={jupyter['token']}", timeout=60_000)
     page.wait_for_function("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
                            " const k = w && w.sessionContext && w.sessionContext.session &&"
                            " w.sessionContext.session.kernel; return k && k.status === 'idle'; }",
                            timeout=90_000, polling=500)
+    app = page.evaluate("() => [window.jupyterapp.name, window.jupyterapp.version]")
+    assert app[0] == fe['app'], f"Expected the {fe['app']} front end, the page runs {app}"
     _run_cell(page, 0)
     return page
 
@@ -143,11 +169,11 @@ def _wait_for_decision(page):
         text = page.evaluate("() => (document.querySelector('.jp-Notebook') || document.body).innerText")
         raise AssertionError(f"The widget showed no decision within 60 s. Page:\n{text[-2000:]}") from None
 
-def test_label_follows_the_fake_camera(lab):
+def test_label_follows_the_fake_camera(jupyter):
     from playwright.sync_api import sync_playwright
     from vww_kit.simulate import Simulator
     from vww_kit.camera import board_view
-    root, model = lab['root'], lab['model']
+    root, model = jupyter['root'], jupyter['model']
     sim = Simulator(model, 'esp32-cam', threshold=0.5, n=1, m=1)
     segs = _segments(sim)
     frames = [f for _, fs in segs for f in fs]
@@ -160,7 +186,7 @@ def test_label_follows_the_fake_camera(lab):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
             f'--use-file-for-fake-video-capture={root/"camera.y4m"}'])
-        page = _open_notebook(browser, lab, 'webcam.ipynb')
+        page = _open_notebook(browser, jupyter, 'webcam.ipynb')
         _wait_for_decision(page)
         assert page.evaluate("() => globalThis.__vww_kit_tracks.live") == 1  # the camera is on
         seen, t_end = {}, time.time() + 26  # two loops of the 12 s video
@@ -187,13 +213,13 @@ def test_label_follows_the_fake_camera(lab):
     assert labels == {'person', 'no person'}, f"The page showed only {labels}"
     assert hits/len(seen) >= 0.9, f"The label matched the video segment in {hits} of {len(seen)} decisions"
 
-def test_no_camera_offers_the_sample_video(lab):
+def test_no_camera_offers_the_sample_video(jupyter):
     "A browser without a camera (or without permission) says so, and the sample video button plays through the model"
     from playwright.sync_api import sync_playwright
-    _notebook(lab['root']/'nocamera.ipynb', lab['model'])
+    _notebook(jupyter['root']/'nocamera.ipynb', jupyter['model'])
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)  # no fake camera: none at all
-        page = _open_notebook(browser, lab, 'nocamera.ipynb')
+        page = _open_notebook(browser, jupyter, 'nocamera.ipynb')
         page.wait_for_selector('.vww-sample:not([hidden])', timeout=60_000)
         msg = page.inner_text('.vww-message')
         print(f'no camera: the widget says {msg!r}')
