@@ -106,6 +106,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'vww_kit.distill._ds': ('distill.html#_ds', 'vww_kit/distill.py'),
                                  'vww_kit.distill._fingerprint': ('distill.html#_fingerprint', 'vww_kit/distill.py'),
                                  'vww_kit.distill._teacher_fn': ('distill.html#_teacher_fn', 'vww_kit/distill.py'),
+                                 'vww_kit.distill._teacher_outputs': ('distill.html#_teacher_outputs', 'vww_kit/distill.py'),
                                  'vww_kit.distill.accuracy': ('distill.html#accuracy', 'vww_kit/distill.py'),
                                  'vww_kit.distill.distill': ('distill.html#distill', 'vww_kit/distill.py'),
                                  'vww_kit.distill.distillation_loss': ('distill.html#distillation_loss', 'vww_kit/distill.py'),
