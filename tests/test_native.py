@@ -34,6 +34,8 @@ int main(void) {
             int32_t kr = zp * (1 << rs) + (rs ? 1 << (rs - 1) : 0), nm = rs ? -1 : 0;
             int32_t acc = i < 13 * 3 ? edge[i / 3] : (int32_t)rnd() >> (2 + rnd() % 24);   /* |acc| < 2^30 */
             n++; bad += vww_rq_fast(acc, m, kr, nm, rs) != vww_mbqm(acc, m, -rs) + zp;
+            /* the hot loops' form (rs >= 1 in the fast modes): the sum doubled, the sign from its top bit */
+            if (rs) { n++; bad += vww_rq_fast2((int32_t)((uint32_t)acc << 1), m, kr, rs) != vww_mbqm(acc, m, -rs) + zp; }
         }
     printf("%ld %ld\n", bad, n);
     fflush(stdout);
@@ -156,6 +158,24 @@ def test_pad_add_and_strided_ops_bit_exact(pad_add):
     assert {'PAD', 'ADD', 'DEPTHWISE_CONV_2D', 'AVERAGE_POOL_2D', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX'} <= ops
     x = x[::3]
     assert ((N.NativeModel(data)(x) == N.tflm_outputs(data, x)).all())
+
+@pytest.mark.parametrize('mode', [0, 1])
+def test_every_requantization_path_bit_exact(mlperf, monkeypatch, mode):
+    """The MLPerf model with every layer forced to TFLite's two-step form (0) or the clamped one-multiply form (1): the
+    host build and the Cortex-M4 SMLAD build (under Unicorn) still give tflite-micro's outputs"""
+    data, x = mlperf
+    x = x[:6]
+    orig = N.requant_mode
+    monkeypatch.setattr(N, 'requant_mode', lambda q: min(orig(q), mode))
+    assert f"{mode} }};" in N.native_sources(data)['model.c']   # the requant_t constants carry the forced mode
+    ref = N.tflm_outputs(data, x)
+    ours = N.NativeModel(data)(x)
+    assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} frames differ"
+    try: b = N.cross_build(data, x[:1], 'cortex-m4-smlad')
+    except FileNotFoundError as e: pytest.skip(str(e))
+    try: c = N.count_instructions(b)
+    except ModuleNotFoundError as e: pytest.skip(str(e))
+    assert (c['output'][:ref.shape[1]] == ref[0]).all()
 
 def test_memory_plan_is_sound_and_small(mlperf, pad_add):
     from vww_kit.profile import measure_arena

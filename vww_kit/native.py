@@ -266,7 +266,7 @@ def _layer(g, i, op)->dict:
     return L
 
 def _fuse_expansions(g, layers)->list:
-    "Each 1x1 convolution that widens the channels and feeds only a depthwise convolution, fused into it"
+    "Each 1x1 convolution that feeds only a depthwise convolution on a map a multiple of four pixels wide, fused into it"
     readers = {}
     for op in g['ops']:
         for t in op['inputs']: readers[t] = readers.get(t, 0) + 1
@@ -275,7 +275,7 @@ def _fuse_expansions(g, layers)->list:
         if skip: skip = False; continue
         if (D is not None and L['kernel'] == 'pointwise' and L['op'] == 'CONV_2D' and D['kernel'] == 'depthwise'
                 and D['inputs'][0] == L['output'] and readers.get(L['output']) == 1 and L['output'] not in g['outputs']
-                and L['out_shape'][-1] > L['in_shape'][-1] and L['in_shape'][1] % 4 == 0):
+                and L['in_shape'][1] % 4 == 0):
             H, W, C = D['in_shape']
             row, patch = _pad4(W*C), 8*L['kp']
             res.append(dict(D, kernel='expand_dw', inputs=L['inputs'], pw=L, macs=L['macs'] + D['macs'],
@@ -285,7 +285,7 @@ def _fuse_expansions(g, layers)->list:
     return res
 
 def model_layers(model, # A .tflite path or bytes (full int8)
-                 fuse:bool=True, # Fuse widening 1x1 convolutions into the depthwise convolution after them
+                 fuse:bool=True, # Fuse 1x1 convolutions into the depthwise convolution after them
                 )->dict:
     "The graph, and one layer per op with the constant arrays its kernel needs"
     g = read_int8_graph(model)
@@ -466,10 +466,10 @@ def _arr(ctype, name, values, aligned=False, per_line=20)->str:
 
 def requant_mode(q:dict # The requantization of a layer (`model_layers`' L['q'])
                 )->int:
-    "0: TFLite's double rounding; 1: the one-multiply form (every shift rounds right, sums within 30 bits); 2: that, clamped to all of int8"
+    "0: TFLite's double rounding; 1: the one-multiply form (every shift rounds right by at least one bit, sums within 30 bits); 2: that, clamped to all of int8"
     live = ~np.asarray(q.get('zero_w', np.zeros(len(q['shift']), bool)))   # constant channels are folded apart (_q)
     shift, m = np.asarray(q['shift'], np.int64)[live], np.asarray(q['mult'], np.int64)[live]
-    if not ((shift <= 0).all() and (shift >= -22).all() and (m >= 1 << 30).all() and q.get('acc_bound', 1 << 31) < 1 << 30):
+    if not ((shift <= -1).all() and (shift >= -22).all() and (m >= 1 << 30).all() and q.get('acc_bound', 1 << 31) < 1 << 30):
         return 0
     return 2 if (q['act_min'], q['act_max']) == (-128, 127) else 1
 
@@ -605,7 +605,7 @@ const int8_t *vww_output(void) {{ return vww_arena.v + {off[g['outputs'][0]]}; }
 int vww_invoke(const int8_t *input, int8_t *output)
 {{
     int8_t *A = vww_arena.v;
-    if (input && input != A + {off[g['inputs'][0]]}) memcpy(A + {off[g['inputs'][0]]}, input, {it['size']});
+    if (input && input != A + {off[g['inputs'][0]]}) vww_copy_s8(A + {off[g['inputs'][0]]}, input, {it['size']});
 {''.join(calls)}    if (output) memcpy(output, A + {off[g['outputs'][0]]}, {ot['size']});
     return 0;
 }}

@@ -29,13 +29,24 @@
 typedef uint32_t __attribute__((may_alias, aligned(4))) vww_w32;
 static inline uint32_t vww_sxtb16(uint32_t x) { uint32_t r; __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x)); return r; }
 static inline uint32_t vww_sxtb16_ror8(uint32_t x) { uint32_t r; __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x)); return r; }
+static inline uint32_t vww_dbl16(uint32_t x) { uint32_t r; __asm__("sadd16 %0, %1, %1" : "=r"(r) : "r"(x)); return r; }
 static inline uint32_t vww_read32(const int8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static inline int32_t vww_smlad(uint32_t a, uint32_t b, int32_t acc)
 { __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(a), "r"(b)); return acc; }
 /* Loads with post-increment, kept in program order (volatile): the compiler's scheduler would otherwise hoist
  * them and run out of registers (eight sums, two unpacked weights, one patch word and three pointers fill r0-r12, lr) */
 #define VWW_LDR_POST(r, ptr, inc) __asm__ volatile("ldr %0, [%1], #" #inc : "=r"(r), "+r"(ptr))
+#define VWW_STRD(ptr, off, a, b) __asm__ volatile("strd %1, %2, [%0, #" #off "]" : : "r"(ptr), "r"(a), "r"(b) : "memory")
 #define VWW_LDRD_POST(r0, r1, ptr) __asm__ volatile("ldrd %0, %1, [%2], #8" : "=r"(r0), "=r"(r1), "+r"(ptr))
+/* The first step of a pair of channels starts the eight sums from the two biases (no copies) */
+static inline int32_t vww_smlad3(uint32_t a, uint32_t b, int32_t acc)
+{ int32_t r; __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
+#define VWW_MM_J0                                                                                   \
+    VWW_LDR_POST(u, v, 4); ub = vww_sxtb16_ror8(u); u = vww_sxtb16(u);                               \
+    VWW_LDRD_POST(x, y, p); a00 = vww_smlad3(x, u, b0); a01 = vww_smlad3(x, ub, b1);                 \
+    a10 = vww_smlad3(y, u, b0); a11 = vww_smlad3(y, ub, b1);                                         \
+    VWW_LDRD_POST(x, y, p); a20 = vww_smlad3(x, u, b0); a21 = vww_smlad3(x, ub, b1);                 \
+    a30 = vww_smlad3(y, u, b0); a31 = vww_smlad3(y, ub, b1);
 #define VWW_MM_J                                                                                    \
     VWW_LDR_POST(u, v, 4); ub = vww_sxtb16_ror8(u); u = vww_sxtb16(u);                               \
     VWW_LDRD_POST(x, y, p); a00 = vww_smlad(x, u, a00); a01 = vww_smlad(x, ub, a01);                 \
@@ -44,7 +55,8 @@ static inline int32_t vww_smlad(uint32_t a, uint32_t b, int32_t acc)
     a30 = vww_smlad(y, u, a30); a31 = vww_smlad(y, ub, a31);
 #endif
 
-/* Requantize the four pixels' sums of one channel and store them */
+/* Requantize the four pixels' sums of one channel and store them. In the fast modes the sums are doubled (patches
+ * of doubled inputs, doubled bias): vww_rq_fast2 */
 #define VWW_STORE4(c, s0, s1, s2, s3)                                                               \
     {                                                                                               \
         const vww_chan_t *k = Q.ch + (c);                                                           \
@@ -55,40 +67,90 @@ static inline int32_t vww_smlad(uint32_t a, uint32_t b, int32_t acc)
             o2[c] = vww_clamp(vww_mbqm(s2, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                \
             o3[c] = vww_clamp(vww_mbqm(s3, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                \
         } else {                                                                                    \
-            int32_t m = k->mult, kr = k->kr, nm = k->nm, rs = k->rs;                                \
+            int32_t m = k->mult, kr = k->kr, rs = k->rs;                                            \
             if (mode == VWW_RQ_FAST_SAT) {                                                          \
-                o0[c] = vww_sat8(vww_rq_fast(s0, m, kr, nm, rs));                                   \
-                o1[c] = vww_sat8(vww_rq_fast(s1, m, kr, nm, rs));                                   \
-                o2[c] = vww_sat8(vww_rq_fast(s2, m, kr, nm, rs));                                   \
-                o3[c] = vww_sat8(vww_rq_fast(s3, m, kr, nm, rs));                                   \
+                o0[c] = vww_sat8(vww_rq_fast2(s0, m, kr, rs));                                      \
+                o1[c] = vww_sat8(vww_rq_fast2(s1, m, kr, rs));                                      \
+                o2[c] = vww_sat8(vww_rq_fast2(s2, m, kr, rs));                                      \
+                o3[c] = vww_sat8(vww_rq_fast2(s3, m, kr, rs));                                      \
             } else {                                                                                \
-                o0[c] = vww_clamp(vww_rq_fast(s0, m, kr, nm, rs), Q.act_min, Q.act_max);            \
-                o1[c] = vww_clamp(vww_rq_fast(s1, m, kr, nm, rs), Q.act_min, Q.act_max);            \
-                o2[c] = vww_clamp(vww_rq_fast(s2, m, kr, nm, rs), Q.act_min, Q.act_max);            \
-                o3[c] = vww_clamp(vww_rq_fast(s3, m, kr, nm, rs), Q.act_min, Q.act_max);            \
+                o0[c] = vww_clamp(vww_rq_fast2(s0, m, kr, rs), Q.act_min, Q.act_max);               \
+                o1[c] = vww_clamp(vww_rq_fast2(s1, m, kr, rs), Q.act_min, Q.act_max);               \
+                o2[c] = vww_clamp(vww_rq_fast2(s2, m, kr, rs), Q.act_min, Q.act_max);               \
+                o3[c] = vww_clamp(vww_rq_fast2(s3, m, kr, rs), Q.act_min, Q.act_max);               \
             }                                                                                       \
         }                                                                                           \
+    }
+
+/* Four int8 values (in int32s) as the bytes of one word, the first lowest: three bit-field inserts on Thumb-2 */
+static inline uint32_t vww_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)
+{
+#if defined(__GNUC__) && defined(__thumb2__)
+    uint32_t r = (uint32_t)v0;
+    __asm__("bfi %0, %1, #8, #8" : "+r"(r) : "r"(v1));
+    __asm__("bfi %0, %1, #16, #8" : "+r"(r) : "r"(v2));
+    __asm__("bfi %0, %1, #24, #8" : "+r"(r) : "r"(v3));
+    return r;
+#else
+    return (uint32_t)(uint8_t)v0 | (uint32_t)(uint8_t)v1 << 8 | (uint32_t)(uint8_t)v2 << 16 | (uint32_t)(uint8_t)v3 << 24;
+#endif
+}
+
+/* The same for channel-major output (planar): the four values go to d[0..3], one word store (need not be aligned
+ * on a Cortex-M3 and up; elsewhere memcpy stores bytewise) */
+#define VWW_STORE4P(d, c, s0, s1, s2, s3)                                                           \
+    {                                                                                               \
+        const vww_chan_t *k = Q.ch + (c);                                                           \
+        int32_t v0, v1, v2, v3;                                                                     \
+        if (mode == VWW_RQ_GENERAL) {                                                               \
+            int32_t m = k->mult, sh = k->shift;                                                     \
+            v0 = vww_clamp(vww_mbqm(s0, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                   \
+            v1 = vww_clamp(vww_mbqm(s1, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                   \
+            v2 = vww_clamp(vww_mbqm(s2, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                   \
+            v3 = vww_clamp(vww_mbqm(s3, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                   \
+        } else {                                                                                    \
+            int32_t m = k->mult, kr = k->kr, rs = k->rs;                                            \
+            if (mode == VWW_RQ_FAST_SAT) {                                                          \
+                v0 = vww_sat8_32(vww_rq_fast2(s0, m, kr, rs)); v1 = vww_sat8_32(vww_rq_fast2(s1, m, kr, rs)); \
+                v2 = vww_sat8_32(vww_rq_fast2(s2, m, kr, rs)); v3 = vww_sat8_32(vww_rq_fast2(s3, m, kr, rs)); \
+            } else {                                                                                \
+                v0 = vww_clamp(vww_rq_fast2(s0, m, kr, rs), Q.act_min, Q.act_max);                  \
+                v1 = vww_clamp(vww_rq_fast2(s1, m, kr, rs), Q.act_min, Q.act_max);                  \
+                v2 = vww_clamp(vww_rq_fast2(s2, m, kr, rs), Q.act_min, Q.act_max);                  \
+                v3 = vww_clamp(vww_rq_fast2(s3, m, kr, rs), Q.act_min, Q.act_max);                  \
+            }                                                                                       \
+        }                                                                                           \
+        uint32_t wd = vww_pack4(v0, v1, v2, v3);                                                    \
+        memcpy((d), &wd, 4);                                                                        \
     }
 
 /* Four patches times pairs of weight rows (kp a multiple of 4): all output channels of four pixels, written to
  * o0..o3 (a pixel missing at the end of a row of pixels repeats the last one: same values written twice). */
 static inline __attribute__((always_inline))
-void vww_matmul_body(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
-                     int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, int out_c, const int mode)
+const int8_t *vww_matmul_pair(const int16_t *P, const int8_t *w, const int8_t *v, int kp, const vww_requant_t Q, int co,
+                             int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, const int mode, const int second,
+                             int cs, const int planar)
 {
-    const vww_requant_t Q = *q;
-    for (int co = 0; co < out_c; co += 2) {
-        int32_t a00 = Q.ch[co].bias, a01 = Q.ch[co + 1].bias;
-        int32_t a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
+    {
+        const int db = mode != VWW_RQ_GENERAL;   /* the fast modes' sums are doubled */
 #ifdef VWW_USE_SMLAD
-        const int8_t *v = w + co * kp, *end = v + 2 * kp;
+        const int32_t b0 = Q.ch[co].bias << db, b1 = Q.ch[co + 1].bias << db;
+        int32_t a00, a01, a10, a11, a20, a21, a30, a31;
+        const int8_t *end = v + 2 * kp;
         const int16_t *p = P;
         uint32_t u, ub, x, y;
-        do { VWW_MM_J VWW_MM_J } while (v < end);
+        /* the first group, then one more if an odd number is left, then two groups a pass (the loop's end test
+         * costs three instructions: its bound lives on the stack) */
+        VWW_MM_J0 VWW_MM_J
+        if (!(kp & 4)) { VWW_MM_J VWW_MM_J }
+        while (v < end) { VWW_MM_J VWW_MM_J VWW_MM_J VWW_MM_J }
 #else
-        const int8_t *v = w + co * kp, *end = v + 2 * kp;
+        int32_t a00 = Q.ch[co].bias << db, a01 = Q.ch[co + 1].bias << db;
+        int32_t a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
+        const int8_t *end;
         const int16_t *p = P;
         int32_t wa, wb, x;
+        (void)v; v = w + co * kp; end = v + 2 * kp;
         /* weights byte 4j + 2h + c, patch value 8j + 2t + h */
         do {
             wa = v[0]; wb = v[1];
@@ -106,9 +168,52 @@ void vww_matmul_body(const int16_t *P, const int8_t *w, int kp, const vww_requan
             v += 8; p += 16;
         } while (v < end);
 #endif
-        VWW_STORE4(co, a00, a10, a20, a30)
-        if (co + 1 < out_c) VWW_STORE4(co + 1, a01, a11, a21, a31)
+        if (planar) {   /* o0: channel co's row, pixel 0 */
+            VWW_STORE4P(o0, co, a00, a10, a20, a30)
+            if (second) VWW_STORE4P(o0 + cs, co + 1, a01, a11, a21, a31)
+        } else {
+            VWW_STORE4(co, a00, a10, a20, a30)
+            if (second) VWW_STORE4(co + 1, a01, a11, a21, a31)
+        }
     }
+    return v;   /* the next pair's weights */
+}
+/* four pixels, channel-major output: channel c's four values at o + c * cs */
+static inline __attribute__((always_inline))
+void vww_matmul_planar_body(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q, int8_t *o, int cs,
+                            int out_c, const int mode)
+{
+    const vww_requant_t Q = *q;
+    int co = 0;
+#ifdef VWW_USE_SMLAD
+    for (; co + 1 < out_c; co += 2, o += 2 * cs) w = vww_matmul_pair(P, w, w, kp, Q, co, o, 0, 0, 0, mode, 1, cs, 1);
+    if (co < out_c) vww_matmul_pair(P, w, w, kp, Q, co, o, 0, 0, 0, mode, 0, cs, 1);
+#else
+    for (; co < out_c; co += 2, o += 2 * cs) vww_matmul_pair(P, w, w, kp, Q, co, o, 0, 0, 0, mode, co + 1 < out_c, cs, 1);
+#endif
+}
+static VWW_HOT void vww_matmul_planar_general(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                                              int8_t *o, int cs, int out_c)
+{ vww_matmul_planar_body(P, w, kp, q, o, cs, out_c, VWW_RQ_GENERAL); }
+static VWW_HOT void vww_matmul_planar_fast(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                                           int8_t *o, int cs, int out_c)
+{ vww_matmul_planar_body(P, w, kp, q, o, cs, out_c, VWW_RQ_FAST); }
+static VWW_HOT void vww_matmul_planar_sat(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                                          int8_t *o, int cs, int out_c)
+{ vww_matmul_planar_body(P, w, kp, q, o, cs, out_c, VWW_RQ_FAST_SAT); }
+/* every pair of channels; an odd out_c's last pair stores its first channel only */
+static inline __attribute__((always_inline))
+void vww_matmul_body(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                     int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, int out_c, const int mode)
+{
+    const vww_requant_t Q = *q;
+    int co = 0;
+#ifdef VWW_USE_SMLAD
+    for (; co + 1 < out_c; co += 2) w = vww_matmul_pair(P, w, w, kp, Q, co, o0, o1, o2, o3, mode, 1, 0, 0);
+    if (co < out_c) vww_matmul_pair(P, w, w, kp, Q, co, o0, o1, o2, o3, mode, 0, 0, 0);
+#else   /* one copy of the loop (two ran slower here: GCC allocates the registers of the portable loop worse) */
+    for (; co < out_c; co += 2) vww_matmul_pair(P, w, w, kp, Q, co, o0, o1, o2, o3, mode, co + 1 < out_c, 0, 0);
+#endif
 }
 
 static VWW_HOT void vww_matmul_general(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
@@ -133,28 +238,40 @@ static void vww_matmul(const int16_t *P, const int8_t *w, int kp, const vww_requ
     else vww_matmul_general(P, w, kp, q, o, o1, o2, o3, out_c);
 }
 
-/* Slot t of the four-pixel patch P from n int8 values x (then zeros up to kp) */
-static void vww_patch(const int8_t *x, int n, int kp, int16_t *P, int t)
+/* Slot t of the four-pixel patch P from n int8 values x (then zeros up to kp), times 2^db (db = 1: the fast modes'
+ * doubled sums) */
+static void vww_patch(const int8_t *x, int n, int kp, int16_t *P, int t, int db)
 {
     int k = 0;
     for (int16_t *d = P + 2 * t; k + 4 <= n; k += 4, d += 16) {
-        d[0] = x[k]; d[8] = x[k + 1]; d[1] = x[k + 2]; d[9] = x[k + 3];
+        d[0] = (int16_t)(x[k] * (1 << db)); d[8] = (int16_t)(x[k + 1] * (1 << db));
+        d[1] = (int16_t)(x[k + 2] * (1 << db)); d[9] = (int16_t)(x[k + 3] * (1 << db));
     }
-    for (; k < kp; k++) P[((k >> 2) << 4) + ((k & 1) << 3) + 2 * t + ((k >> 1) & 1)] = k < n ? x[k] : 0;
+    for (; k < kp; k++) P[((k >> 2) << 4) + ((k & 1) << 3) + 2 * t + ((k >> 1) & 1)] = (int16_t)(k < n ? x[k] * (1 << db) : 0);
 }
 
-/* The four-pixel patch P from four rows of n int8 values x + t * stride (t = 0..3), then zeros up to kp */
-static void vww_patch4(const int8_t *x, int stride, int n, int kp, int16_t *P)
+/* The four-pixel patch P from four rows of n int8 values x + t * stride (t = 0..3), then zeros up to kp; each value
+ * times 2^db (db = 1: the fast modes' doubled sums) */
+static inline __attribute__((always_inline))
+void vww_patch4_body(const int8_t *x, int stride, int n, int kp, int16_t *P, const int db)
 {
     int k = 0;
 #ifdef VWW_USE_SMLAD
-    {   /* SXTB16 unpacks (x0, x2) and (x1, x3): the layout. The word loads need not be aligned (Cortex-M3 and up) */
+    {   /* SXTB16 unpacks (x0, x2) and (x1, x3): the layout. The word loads need not be aligned (Cortex-M3 and up).
+         * SADD16 doubles both halves */
         const int8_t *x1 = x + stride, *x2 = x1 + stride, *x3 = x2 + stride;
         vww_w32 *d = (vww_w32 *)P;
         for (; k + 4 <= n; k += 4, d += 8) {
             uint32_t v0 = vww_read32(x + k), v1 = vww_read32(x1 + k), v2 = vww_read32(x2 + k), v3 = vww_read32(x3 + k);
-            d[0] = vww_sxtb16(v0); d[4] = vww_sxtb16_ror8(v0); d[1] = vww_sxtb16(v1); d[5] = vww_sxtb16_ror8(v1);
-            d[2] = vww_sxtb16(v2); d[6] = vww_sxtb16_ror8(v2); d[3] = vww_sxtb16(v3); d[7] = vww_sxtb16_ror8(v3);
+            if (db) {   /* stored two words at a time (STRD: P is 4-byte aligned) */
+                VWW_STRD(d, 0, vww_dbl16(vww_sxtb16(v0)), vww_dbl16(vww_sxtb16(v1)));
+                VWW_STRD(d, 8, vww_dbl16(vww_sxtb16(v2)), vww_dbl16(vww_sxtb16(v3)));
+                VWW_STRD(d, 16, vww_dbl16(vww_sxtb16_ror8(v0)), vww_dbl16(vww_sxtb16_ror8(v1)));
+                VWW_STRD(d, 24, vww_dbl16(vww_sxtb16_ror8(v2)), vww_dbl16(vww_sxtb16_ror8(v3)));
+            } else {
+                d[0] = vww_sxtb16(v0); d[4] = vww_sxtb16_ror8(v0); d[1] = vww_sxtb16(v1); d[5] = vww_sxtb16_ror8(v1);
+                d[2] = vww_sxtb16(v2); d[6] = vww_sxtb16_ror8(v2); d[3] = vww_sxtb16(v3); d[7] = vww_sxtb16_ror8(v3);
+            }
         }
     }
 #endif
@@ -162,9 +279,66 @@ static void vww_patch4(const int8_t *x, int stride, int n, int kp, int16_t *P)
         const int8_t *xt = x + t * stride;
         int kk = k;
         for (int16_t *d = P + 4 * kk + 2 * t; kk + 4 <= n; kk += 4, d += 16) {
-            d[0] = xt[kk]; d[8] = xt[kk + 1]; d[1] = xt[kk + 2]; d[9] = xt[kk + 3];
+            d[0] = (int16_t)(xt[kk] * (1 << db)); d[8] = (int16_t)(xt[kk + 1] * (1 << db));
+            d[1] = (int16_t)(xt[kk + 2] * (1 << db)); d[9] = (int16_t)(xt[kk + 3] * (1 << db));
         }
-        for (; kk < kp; kk++) P[((kk >> 2) << 4) + ((kk & 1) << 3) + 2 * t + ((kk >> 1) & 1)] = kk < n ? xt[kk] : 0;
+        for (; kk < kp; kk++)
+            P[((kk >> 2) << 4) + ((kk & 1) << 3) + 2 * t + ((kk >> 1) & 1)] = (int16_t)(kk < n ? xt[kk] * (1 << db) : 0);
+    }
+}
+static VWW_NOINLINE void vww_patch4(const int8_t *x, int stride, int n, int kp, int16_t *P, int db)
+{
+    if (db) vww_patch4_body(x, stride, n, kp, P, 1);
+    else vww_patch4_body(x, stride, n, kp, P, 0);
+}
+
+/* Small fills written out: GCC would otherwise turn these loops into calls of memset, whose call costs more than
+ * the one to three bytes they write */
+#if defined(__GNUC__) && !defined(__clang__)
+#define VWW_NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define VWW_NO_MEMSET
+#endif
+void VWW_NO_MEMSET vww_copy_s8(int8_t *dst, const int8_t *src, int n)
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4) { uint32_t v; memcpy(&v, src + i, 4); memcpy(dst + i, &v, 4); }
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+/* n bytes of value v, a word at a time */
+static VWW_NO_MEMSET void vww_fill_s8(int8_t *dst, int8_t v, int n)
+{
+    const uint32_t w = 0x01010101u * (uint8_t)v;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) memcpy(dst + i, &w, 4);
+    for (; i < n; i++) dst[i] = v;
+}
+
+/* zeros from K up to kp (kp - K < 4) */
+static inline void vww_zero_tail(int8_t *d, int K, int kp)
+{
+    switch (kp - K) {
+    case 3: d[K + 2] = 0; /* fall through */
+    case 2: d[K + 1] = 0; /* fall through */
+    case 1: d[K] = 0; /* fall through */
+    default: break;
+    }
+}
+/* the padding columns (x < pad_l, x >= pad_l + n) of C channel rows wp bytes apart */
+static VWW_NO_MEMSET void vww_pad_cols(int8_t *r, int C, int wp, int pad_l, int n, int8_t zp)
+{
+    const int rpad = wp - pad_l - n;
+    if (pad_l <= 1 && rpad <= 1) {   /* the usual 3x3 padding: a byte on either side at most */
+        for (int8_t *e = r + C * wp; r < e; r += wp) {
+            if (pad_l) r[0] = zp;
+            if (rpad) r[wp - 1] = zp;
+        }
+        return;
+    }
+    for (int8_t *e = r + C * wp; r < e; r += wp) {
+        for (int x = 0; x < pad_l; x++) r[x] = zp;
+        for (int x = pad_l + n; x < wp; x++) r[x] = zp;
     }
 }
 
@@ -180,14 +354,35 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
     int8_t *rows = (int8_t *)(scratch + 4 * kp);
     for (int j = 0; j < n; j += 4) {
         int cnt = n - j < 4 ? n - j : 4;
-        for (int t = 0; t < cnt; t++) {
-            int oy = (j + t) / out_w, ox = (j + t) % out_w;
+        int oy = j / out_w, ox = j % out_w;
+        for (int t = 0; t < cnt; t++, ox++) {
+            if (ox == out_w) { ox = 0; oy++; }
             int iy0 = oy * stride_h - pad_t, ix0 = ox * stride_w - pad_l;
             int8_t *d = rows + t * kp;
+            if (dil_w == 1 && dil_h == 1 && ix0 >= 0 && ix0 + kw <= in_w && iy0 >= 0 && iy0 + kh <= in_h) {
+                /* the whole filter lies inside: kh runs of kw * in_c consecutive bytes, a word at a time */
+                const int8_t *s = in + (iy0 * in_w + ix0) * in_c;
+                const int rstep = in_w * in_c;
+                if (seg == 9 && kh == 3) {   /* 3x3 over 3 channels, the usual first layer: straight-line copies */
+                    uint32_t a, b;
+                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d, &a, 4); memcpy(d + 4, &b, 4); d[8] = s[8];
+                    s += rstep;
+                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 9, &a, 4); memcpy(d + 13, &b, 4); d[17] = s[8];
+                    s += rstep;
+                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 18, &a, 4); memcpy(d + 22, &b, 4); d[26] = s[8];
+                } else
+                    for (int ky = 0; ky < kh; ky++, d += seg, s += rstep) {
+                        int i = 0;
+                        for (; i + 4 <= seg; i += 4) memcpy(d + i, s + i, 4);
+                        for (; i < seg; i++) d[i] = s[i];
+                    }
+                vww_zero_tail(rows + t * kp, K, kp);
+                continue;
+            }
             int inside_x = ix0 >= 0 && ix0 + (kw - 1) * dil_w < in_w && dil_w == 1;
             for (int ky = 0; ky < kh; ky++, d += seg) {
                 int iy = iy0 + ky * dil_h;
-                if (iy < 0 || iy >= in_h) { memset(d, zp, (size_t)seg); continue; }
+                if (iy < 0 || iy >= in_h) { vww_fill_s8(d, zp, seg); continue; }
                 const int8_t *src = in + iy * in_w * in_c;
                 if (inside_x) {   /* the filter row lies inside: kw * in_c consecutive bytes, a word at a time */
                     const int8_t *s = src + ix0 * in_c;
@@ -202,10 +397,10 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                     else memset(d + kx * in_c, zp, (size_t)in_c);
                 }
             }
-            for (int i = K; i < kp; i++) rows[t * kp + i] = 0;
+            vww_zero_tail(rows + t * kp, K, kp);
         }
         for (int t = cnt; t < 4; t++) memcpy(rows + t * kp, rows + (cnt - 1) * kp, (size_t)kp);  /* the last again */
-        vww_patch4(rows, kp, kp, kp, scratch);
+        vww_patch4(rows, kp, kp, kp, scratch, q->mode != VWW_RQ_GENERAL);
         vww_matmul(scratch, w, kp, q, out + j * out_c, cnt, out_c, out_c);
     }
 }
@@ -215,13 +410,28 @@ void vww_pointwise_s8(const int8_t *in, int pixels, int in_c, const int8_t *w, i
 {
     int j = 0;
     for (; j + 4 <= pixels; j += 4) {
-        vww_patch4(in + j * in_c, in_c, in_c, kp, scratch);
+        vww_patch4(in + j * in_c, in_c, in_c, kp, scratch, q->mode != VWW_RQ_GENERAL);
         vww_matmul(scratch, w, kp, q, out + j * out_c, 4, out_c, out_c);
     }
     if (j < pixels) {   /* the last one to three pixels; the missing ones repeat the last (same values twice) */
         int cnt = pixels - j;
-        for (int t = 0; t < 4; t++) vww_patch(in + (j + (t < cnt ? t : cnt - 1)) * in_c, in_c, kp, scratch, t);
+        for (int t = 0; t < 4; t++) vww_patch(in + (j + (t < cnt ? t : cnt - 1)) * in_c, in_c, kp, scratch, t,
+                                           q->mode != VWW_RQ_GENERAL);
         vww_matmul(scratch, w, kp, q, out + j * out_c, cnt, out_c, out_c);
+    }
+}
+
+/* vww_pointwise_s8 with channel-major output: channel c of pixel x at out[c * cs + x]. Whole groups of four pixels
+ * only (pixels a multiple of 4): each channel's four values are one word store */
+static void vww_pointwise_planar_s8(const int8_t *in, int pixels, int in_c, const int8_t *w, int kp,
+                                    const vww_requant_t *q, int8_t *out, int cs, int out_c, int16_t *scratch)
+{
+    const int db = q->mode != VWW_RQ_GENERAL;
+    for (int j = 0; j < pixels; j += 4) {
+        vww_patch4(in + j * in_c, in_c, in_c, kp, scratch, db);
+        if (q->mode == VWW_RQ_FAST_SAT) vww_matmul_planar_sat(scratch, w, kp, q, out + j, cs, out_c);
+        else if (q->mode == VWW_RQ_FAST) vww_matmul_planar_fast(scratch, w, kp, q, out + j, cs, out_c);
+        else vww_matmul_planar_general(scratch, w, kp, q, out + j, cs, out_c);
     }
 }
 
@@ -261,7 +471,12 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
                const int mode)
 {
     if (mode == VWW_RQ_GENERAL) return vww_clamp(vww_mbqm(acc, m, sh) + Q->out_zp, Q->act_min, Q->act_max);
-    int32_t y = vww_rq_fast(acc, m, kr, nm, rs);
+    (void)nm;   /* -1 in the fast modes */
+    int32_t acc2 = (int32_t)((uint32_t)acc << 1);
+#if defined(__GNUC__)
+    __asm__("" : "+r"(acc2));   /* else GCC takes the sign from bit 30 of acc (SBFX), a third instruction */
+#endif
+    int32_t y = vww_rq_fast2(acc2, m, kr, rs);
     return mode == VWW_RQ_FAST_SAT ? vww_sat8(y) : vww_clamp(y, Q->act_min, Q->act_max);
 }
 #define VWW_RQ1(acc) vww_rq1(acc, rq_m, rq_kr, rq_nm, rq_rs, rq_sh, &Q, mode)
@@ -270,8 +485,54 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
  * (each channel's wp values together), so a channel's taps are neighbouring bytes; the weights hold each channel's
  * kernel row as 4 bytes (w0, w1, w2, 0), 12 bytes a channel. Four adjacent outputs at a time share each loaded
  * input (a value feeds up to three of them), then one at a time for the rest of the row. Each input value is
- * loaded right before its products, so few are alive at once. (An SMLAD version, tried, ran no faster: depthwise
- * sums pair badly into the dual 16-bit products.) */
+ * loaded right before its products, so few are alive at once. With SMLAD, pairs of taps instead (below). */
+#ifdef VWW_USE_SMLAD
+/* SMLAD form: a kernel row (w0, w1, w2, 0) unpacks to (w0, w2) and (w1, 0); a word of four inputs (r0 r1 r2 r3) to
+ * (r0, r2) and (r1, r3). Then a0 = (r0, r2).(w0, w2) + r1 w1 and a1 = (r1, r3).(w0, w2) + r2 w1 (r2 the top half of
+ * (r0, r2)): two outputs from one load, two unpacks and four multiplies (SMLAD, SMLABB / SMLATB). Stride 2 reads a
+ * word every two outputs' taps. Word loads need not be aligned (Cortex-M3 and up); none reads past the taps. */
+static inline int32_t vww_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{ __asm__("smlabb %0, %1, %2, %0" : "+r"(acc) : "r"(a), "r"(b)); return acc; }
+static inline int32_t vww_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{ __asm__("smlatb %0, %1, %2, %0" : "+r"(acc) : "r"(a), "r"(b)); return acc; }
+#define VWW_DW_ROW4(r, k)                                                                   \
+    {                                                                                       \
+        uint32_t W = vww_read32(wc + (k)), W02 = vww_sxtb16(W), W1 = vww_sxtb16_ror8(W), X, E, O; \
+        if (S == 1) {                                                                       \
+            X = vww_read32(r); E = vww_sxtb16(X); O = vww_sxtb16_ror8(X);                   \
+            a0 = vww_smlad(E, W02, a0); a0 = vww_smlabb(O, W1, a0);                         \
+            a1 = vww_smlad(O, W02, a1); a1 = vww_smlatb(E, W1, a1);                         \
+            X = vww_read32(r + 2); E = vww_sxtb16(X); O = vww_sxtb16_ror8(X);               \
+            a2 = vww_smlad(E, W02, a2); a2 = vww_smlabb(O, W1, a2);                         \
+            a3 = vww_smlad(O, W02, a3); a3 = vww_smlatb(E, W1, a3);                         \
+        } else {                                                                            \
+            X = vww_read32(r); E = vww_sxtb16(X); O = vww_sxtb16_ror8(X);                   \
+            a0 = vww_smlad(E, W02, a0); a0 = vww_smlabb(O, W1, a0);                         \
+            a1 = vww_smlatb(O, W1, a1);                                                     \
+            X = vww_read32(r + 2); E = vww_sxtb16(X);                                       \
+            a1 = vww_smlad(E, W02, a1);                                                     \
+            X = vww_read32(r + 4); E = vww_sxtb16(X); O = vww_sxtb16_ror8(X);               \
+            a2 = vww_smlad(E, W02, a2); a2 = vww_smlabb(O, W1, a2);                         \
+            a3 = vww_smlatb(O, W1, a3);                                                     \
+            X = vww_read32(r + 5); E = vww_sxtb16_ror8(X);                                  \
+            a3 = vww_smlad(E, W02, a3);                                                     \
+        }                                                                                   \
+    }
+#define VWW_DW_ROW2(r, k)                                                                   \
+    {                                                                                       \
+        uint32_t W = vww_read32(wc + (k)), W02 = vww_sxtb16(W), W1 = vww_sxtb16_ror8(W);    \
+        uint32_t X = vww_read32(r), E = vww_sxtb16(X), O = vww_sxtb16_ror8(X);              \
+        a0 = vww_smlad(E, W02, a0); a0 = vww_smlabb(O, W1, a0);                             \
+        if (S == 1) { a1 = vww_smlad(O, W02, a1); a1 = vww_smlatb(E, W1, a1); }             \
+        else { a1 = vww_smlatb(O, W1, a1); a1 = vww_smlad(vww_sxtb16_ror8(vww_read32((r) + 1)), W02, a1); } \
+    }
+#define VWW_DW_ROW1(r, k)                                                                   \
+    {                                                                                       \
+        uint32_t W = vww_read32(wc + (k)), W02 = vww_sxtb16(W), W1 = vww_sxtb16_ror8(W);    \
+        uint32_t X = vww_read32((r) - 1);                                                   \
+        a = vww_smlad(vww_sxtb16_ror8(X), W02, a); a = vww_smlatb(vww_sxtb16(X), W1, a);    \
+    }
+#else
 #define VWW_DW_ROW4(r, k)                                                                   \
     w0 = wc[k]; w1 = wc[k + 1]; w2 = wc[k + 2];                                             \
     if (S == 1) {                                                                           \
@@ -292,6 +553,7 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
         x = r[7]; a3 += x * w1;                                                             \
         x = r[8]; a3 += x * w2;                                                             \
     }
+#endif
 static inline __attribute__((always_inline))
 void vww_dw3x3_row_body(const int8_t *rp0, const int8_t *rp1, const int8_t *rp2, int C, int wp, const int8_t *w,
                         const vww_requant_t *q, int8_t *orow, int out_w, int out_c, const int S, const int mode)
@@ -305,7 +567,10 @@ void vww_dw3x3_row_body(const int8_t *rp0, const int8_t *rp1, const int8_t *rp2,
         const int32_t bias = k->bias;
         int ox = 0;
         for (; ox < n4; ox += 4, r0 += 4 * S, r1 += 4 * S, r2 += 4 * S, o += 4 * out_c) {
-            int32_t a0 = bias, a1 = bias, a2 = bias, a3 = bias, w0, w1, w2, x;
+            int32_t a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+#ifndef VWW_USE_SMLAD
+            int32_t w0, w1, w2, x;
+#endif
             VWW_DW_ROW4(r0, 0) VWW_DW_ROW4(r1, 4) VWW_DW_ROW4(r2, 8)
             {
                 VWW_RQ_LOCALS(k);
@@ -313,6 +578,26 @@ void vww_dw3x3_row_body(const int8_t *rp0, const int8_t *rp1, const int8_t *rp2,
                 o[0] = v0; o[out_c] = v1; o[2 * out_c] = v2; o[3 * out_c] = v3;
             }
         }
+#ifdef VWW_USE_SMLAD
+        /* the rest of the row: two outputs with the four-output scheme's first half (a word holds both outputs'
+         * taps for stride 1; stride 2 reads its second word from r + 1), then one from the word ending at its last
+         * tap (so no load reads past the row) */
+        if (out_w - ox >= 2) {
+            int32_t a0 = bias, a1 = bias;
+            VWW_DW_ROW2(r0, 0) VWW_DW_ROW2(r1, 4) VWW_DW_ROW2(r2, 8)
+            VWW_RQ_LOCALS(k);
+            int8_t v0 = VWW_RQ1(a0), v1 = VWW_RQ1(a1);
+            o[0] = v0; o[out_c] = v1;
+            ox += 2; r0 += 2 * S; r1 += 2 * S; r2 += 2 * S; o += 2 * out_c;
+        }
+        if (ox < out_w && ox > 0) {   /* taps r[0..2]: the word r[-1..2] */
+            int32_t a = bias;
+            VWW_DW_ROW1(r0, 0) VWW_DW_ROW1(r1, 4) VWW_DW_ROW1(r2, 8)
+            VWW_RQ_LOCALS(k);
+            o[0] = VWW_RQ1(a);
+            ox++;
+        }
+#endif
         for (; ox < out_w; ox++, r0 += S, r1 += S, r2 += S, o += out_c) {
             int32_t a = bias;
             a += r0[0] * wc[0]; a += r0[1] * wc[1]; a += r0[2] * wc[2];
@@ -360,10 +645,7 @@ void vww_expand_depthwise_s8(const int8_t *in, const vww_expand_t *ex, int in_h,
     /* the padding columns of every row slot hold the zero point for the whole op: written once here */
     for (int s = 0; s < kh; s++) {
         loaded[s] = -0x7fffffff;
-        for (int8_t *r = rows + s * row_bytes, *e = r + row_bytes; r < e; r += wp) {
-            for (int x = 0; x < pad_l; x++) r[x] = zp;
-            for (int x = pad_l + n; x < wp; x++) r[x] = zp;
-        }
+        vww_pad_cols(rows + s * row_bytes, C, wp, pad_l, n, zp);
     }
     for (int oy = 0; oy < out_h; oy++) {
         int iy0 = oy * stride_h - pad_t;
@@ -378,18 +660,21 @@ void vww_expand_depthwise_s8(const int8_t *in, const vww_expand_t *ex, int in_h,
                     if (!used) break;
                 }
                 int8_t *r = rows + s * row_bytes;
-                int prev = loaded[s];
-                loaded[s] = iy;
-                if (iy < 0 || iy >= in_h) memset(r, zp, (size_t)row_bytes);
+                loaded[s] = iy;   /* (a zero-point row left the padding columns as they were: the zero point) */
+                if (iy < 0 || iy >= in_h) vww_fill_s8(r, zp, row_bytes);
                 else {
-                    if (prev != -0x7fffffff && (prev < 0 || prev >= in_h))   /* held a zero-point row: pads again */
-                        for (int8_t *rr = r, *e = r + row_bytes; rr < e; rr += wp) memset(rr, zp, (size_t)wp);
-                    /* the row, HWC, transposed to C channel rows */
-                    if (ex)   /* the input row is computed now, by the 1x1 convolution before (fused) */
-                        vww_pointwise_s8(ex->in + iy * in_w * ex->in_c, in_w, ex->in_c, ex->w, ex->kp, ex->q, ex->row,
-                                         C, ex->scratch);
-                    const int8_t *src = ex ? ex->row : in + iy * in_w * C;
-                    vww_transpose(src, n, C, r + pad_l, wp);
+                    /* the row, HWC, as C channel rows */
+                    if (ex) {  /* the input row is computed now, by the 1x1 convolution before (fused), straight into
+                                * the row slot, channel-major, four pixels at a time; the last 1-3 through `row` */
+                        const int8_t *xin = ex->in + iy * in_w * ex->in_c;
+                        const int n4 = n & ~3;
+                        vww_pointwise_planar_s8(xin, n4, ex->in_c, ex->w, ex->kp, ex->q, r + pad_l, wp, C, ex->scratch);
+                        if (n4 < n) {
+                            vww_pointwise_s8(xin + n4 * ex->in_c, n - n4, ex->in_c, ex->w, ex->kp, ex->q, ex->row, C,
+                                             ex->scratch);
+                            vww_transpose(ex->row, n - n4, C, r + pad_l + n4, wp);
+                        }
+                    } else vww_transpose(in + iy * in_w * C, n, C, r + pad_l, wp);
                 }
             }
             rp[ky] = rows + s * row_bytes;

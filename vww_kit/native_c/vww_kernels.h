@@ -31,9 +31,10 @@ enum { VWW_RQ_GENERAL = 0, VWW_RQ_FAST = 1, VWW_RQ_FAST_SAT = 2 };
 typedef struct {
     const vww_chan_t *ch;
     int32_t out_zp, act_min, act_max;
-    int32_t mode;    /* VWW_RQ_GENERAL; VWW_RQ_FAST: every channel rounds right (shift <= 0) and every sum fits in
-                      * 30 bits, so the one-multiply form applies; VWW_RQ_FAST_SAT: that, and the activation range is
-                      * all of int8 (act_min -128, act_max 127), so the clamp is a plain saturation */
+    int32_t mode;    /* VWW_RQ_GENERAL; VWW_RQ_FAST: every channel rounds right by at least one bit (shift <= -1, so
+                      * nm == -1) and every sum fits in 30 bits, so the one-multiply form applies (vww_rq_fast2);
+                      * VWW_RQ_FAST_SAT: that, and the activation range is all of int8 (act_min -128, act_max 127),
+                      * so the clamp is a plain saturation */
 } vww_requant_t;
 
 /* TFLite MultiplyByQuantizedMultiplier, double rounding: SaturatingRoundingDoublingHighMul then RoundingDivideByPOT */
@@ -70,6 +71,20 @@ static inline int32_t vww_rq_fast(int32_t acc, int32_t m, int32_t kr, int32_t nm
     return y >> rs;
 }
 
+/* vww_rq_fast for the hot loops, where the generator guarantees rs >= 1 for every channel (VWW_RQ_FAST*), so
+ * nm == -1: the sign correction is one add of acc2 >> 31. acc2 is the sum already doubled (2 acc): the matrix
+ * kernels get it for free from patches holding doubled inputs and a doubled bias. */
+static inline int32_t vww_rq_fast2(int32_t acc2, int32_t m, int32_t kr, int rs)
+{
+    int32_t ra = kr + (acc2 >> 31), y;
+#ifdef VWW_USE_SMLAD
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(y) : "r"(acc2), "r"(m), "r"(ra));
+#else
+    y = (int32_t)(((int64_t)(((uint64_t)(uint32_t)ra << 32) | 0x80000000u) + (int64_t)acc2 * m) >> 32);
+#endif
+    return y >> rs;
+}
+
 static inline int8_t vww_clamp(int32_t v, int32_t lo, int32_t hi)
 {
     v = v < lo ? lo : v;
@@ -85,6 +100,17 @@ static inline int8_t vww_sat8(int32_t v)
     return (int8_t)v;
 #else
     return (int8_t)(v > 127 ? 127 : (v < -128 ? -128 : v));
+#endif
+}
+
+/* The same, kept in an int32_t (no sign extension after the SSAT when the value is packed with others) */
+static inline int32_t vww_sat8_32(int32_t v)
+{
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+    __asm__("ssat %0, #8, %0" : "+r"(v));
+    return v;
+#else
+    return v > 127 ? 127 : (v < -128 ? -128 : v);
 #endif
 }
 
@@ -121,8 +147,9 @@ void vww_depthwise_s8(const int8_t *in, int in_h, int in_w, int in_c,
                       const vww_requant_t *q, int8_t *out, int out_h, int out_w, int out_c, int8_t *rows);
 
 /* A 1x1 CONV_2D (stride 1) fused into the DEPTHWISE_CONV_2D that reads its output: the depthwise kernel computes
- * each input row it needs with vww_pointwise_s8 into `row` (in_w * in_c bytes) right before copying it into its row
- * cache, so the 1x1 convolution's output (in MobileNetV2, the expanded tensor, the largest) never exists whole. */
+ * each input row it needs right before it needs it, straight into its row cache (channel-major, four pixels of a
+ * channel a word; the last one to three pixels of a row through `row`, in_w * in_c bytes), so the 1x1
+ * convolution's output (in MobileNetV2, the expanded tensor, the largest) never exists whole. */
 typedef struct {
     const int8_t *in;          /* the 1x1 convolution's input, in_w pixels of in_c values a row */
     int in_c;
@@ -151,6 +178,9 @@ void vww_add_s8(const int8_t *a, const int8_t *b, int n, const vww_add_t *p, int
 /* PAD / PADV2 of a 4-D tensor: before[i], after[i] elements on axis i */
 void vww_pad_s8(const int8_t *in, const int32_t *shape, const int32_t *before, const int32_t *after,
                 int8_t value, int8_t *out);
+
+/* n bytes from src to dst, a word at a time (the model input into the arena: a C library's memcpy may go bytewise) */
+void vww_copy_s8(int8_t *dst, const int8_t *src, int n);
 
 /* SOFTMAX int8 -> int8 (output scale 1/256, zero point -128), as TFLite Micro's reference kernel */
 void vww_softmax_s8(const int8_t *in, int rows, int depth, int32_t mult, int32_t left_shift, int32_t diff_min,
