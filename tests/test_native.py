@@ -125,6 +125,53 @@ def test_single_rounding_equals_double_rounding_in_c(tmp_path):
     bad, n = map(int, subprocess.run([str(tmp_path/'t')], capture_output=True, text=True, check=True).stdout.split())
     assert n > 1_000_000 and bad == 0
 
+ADD_TEST_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "vww_kernels.h"
+static uint32_t s = 7;
+static uint32_t rnd(void) { s = s * 1664525u + 1013904223u; return s >> 8; }
+static int8_t ref(int a, int b, const vww_add_t *p)   /* TFLite's ADD: vww_mbqm is its double rounding */
+{
+    int32_t x = (int32_t)((uint32_t)(p->in1_off + a) << p->left_shift), y = (int32_t)((uint32_t)(p->in2_off + b) << p->left_shift);
+    int32_t r = vww_mbqm(vww_mbqm(x, p->in1_mult, p->in1_shift) + vww_mbqm(y, p->in2_mult, p->in2_shift), p->out_mult,
+                         p->out_shift) + p->out_off;
+    r = r < p->act_min ? p->act_min : r;
+    return (int8_t)(r > p->act_max ? p->act_max : r);
+}
+int main(void) {
+    static int8_t A[65536], B[65536], O[65536];
+    long bad = 0, n = 0;
+    for (int i = 0; i < 65536; i++) { A[i] = (int8_t)(i & 255); B[i] = (int8_t)(i >> 8); }
+    for (int t = 0; t < 200; t++) {   /* either input the larger scale (multiplier 1/2), saturating or clamping */
+        vww_add_t p;
+        int32_t m = (int32_t)(0x40000000u + rnd() % 0x3fffffffu);
+        int sh = -(int)(rnd() % 5);
+        p.in1_off = (int32_t)(rnd() % 256) - 128; p.in2_off = (int32_t)(rnd() % 256) - 128;
+        p.out_off = (int32_t)(rnd() % 256) - 128; p.left_shift = 20;
+        p.in1_mult = t & 1 ? m : 0x40000000; p.in1_shift = t & 1 ? sh : 0;
+        p.in2_mult = t & 1 ? 0x40000000 : m; p.in2_shift = t & 1 ? 0 : sh;
+        p.out_mult = (int32_t)(0x40000000u + rnd() % 0x3fffffffu); p.out_shift = -(17 + (int)(rnd() % 4));
+        p.act_min = t & 2 ? -128 : -128 + (int32_t)(rnd() % 100);
+        p.act_max = t & 2 ? 127 : p.act_min + (int32_t)(rnd() % 120);
+        vww_add_s8(A, B, 65536, &p, O);
+        for (int i = 0; i < 65536; i++, n++) bad += O[i] != ref(A[i], B[i], &p);
+    }
+    printf("%ld %ld\n", bad, n);
+    return 0;
+}
+"""
+
+def test_add_fast_paths_equal_tflite_in_c(tmp_path):
+    "vww_add_s8's one-multiply forms (an input at multiplier 1/2 taken exactly) against TFLite's two steps, all int8 pairs"
+    if not shutil.which('gcc'): pytest.skip("gcc is not installed (apt-get install gcc)")
+    for k, v in N.kernel_sources().items(): (tmp_path/k).write_text(v)
+    (tmp_path/'t.c').write_text(ADD_TEST_C)
+    subprocess.run(['gcc', '-std=c99', '-O2', '-I', str(tmp_path), str(tmp_path/'t.c'), str(tmp_path/'vww_kernels.c'),
+                    '-o', str(tmp_path/'t')], check=True)
+    bad, n = map(int, subprocess.run([str(tmp_path/'t')], capture_output=True, text=True, check=True).stdout.split())
+    assert n > 10_000_000 and bad == 0
+
 def test_single_rounding_with_smmlar_on_cortex_m4(tmp_path):
     "The same check built for a Cortex-M4 with VWW_USE_SMLAD (the SMMLAR instruction), run under QEMU"
     t = N.TARGETS['cortex-m4-smlad']

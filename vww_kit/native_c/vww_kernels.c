@@ -342,6 +342,15 @@ static VWW_NO_MEMSET void vww_pad_cols(int8_t *r, int C, int wp, int pad_l, int 
     }
 }
 
+/* The direct first layer beats patches plus the matrix kernel up to this many output channels: with SMLAD the
+ * patch is shared by more pairs of channels, whose products cost half as many instructions (measured) */
+#ifdef VWW_USE_SMLAD
+#define VWW_STEM_MAX_C 4
+#else
+#define VWW_STEM_MAX_C 84   /* four pixels' outputs fit the scratch (12 kp bytes) */
+#endif
+static void vww_stem4(const int8_t *s, int rstep, const int8_t *w, const vww_requant_t *q, int8_t *o, int out_c);
+
 void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                  const int8_t *w, int kh, int kw, int kp,
                  int stride_h, int stride_w, int dil_h, int dil_w, int pad_t, int pad_l, int32_t in_off,
@@ -352,9 +361,43 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
     const int n = out_h * out_w, K = kh * kw * in_c, seg = kw * in_c;
     const int8_t zp = (int8_t)(-in_off);
     int8_t *rows = (int8_t *)(scratch + 4 * kp);
+    const int stem = kh == 3 && kw == 3 && in_c == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && dil_w == 1 &&
+                     !(out_c & 1) && out_c <= VWW_STEM_MAX_C && (q->mode == VWW_RQ_FAST || q->mode == VWW_RQ_FAST_SAT);
     for (int j = 0; j < n; j += 4) {
         int cnt = n - j < 4 ? n - j : 4;
         int oy = j / out_w, ox = j % out_w;
+        if (stem && cnt == 4 && ox + 3 < out_w) {
+            int iy0 = oy * stride_h - pad_t, ix0 = ox * 2 - pad_l;
+            if (iy0 >= 0 && iy0 + 3 <= in_h && ix0 >= 0 && ix0 + 9 <= in_w) {   /* all four filters inside */
+                const int8_t *s = in + (iy0 * in_w + ix0) * 3;
+                int8_t *o = out + j * out_c;
+                /* the outputs are written channel pair by pair, between the reads: where they could overlap the
+                 * four filters' inputs (an output placed over its input), through the scratch, then copied */
+                const int alias = (uintptr_t)o < (uintptr_t)(s + 2 * in_w * 3 + 27) &&
+                                  (uintptr_t)s < (uintptr_t)(o + 4 * out_c);
+                int8_t *d = alias ? (int8_t *)scratch : o;
+                vww_stem4(s, in_w * 3, w, q, d, out_c);
+                if (alias) vww_copy_s8(o, (const int8_t *)scratch, 4 * out_c);
+                continue;
+            }
+            if (out_c <= 3 * kp - 24) {   /* a border: the four filters' 3 x 9 input pixels copied with the padding
+                                           * (zero point) into the scratch, 27 bytes a row, after 4 * out_c bytes */
+                int8_t *b = (int8_t *)scratch + 4 * out_c;
+                for (int ky = 0; ky < 3; ky++) {
+                    int iy = iy0 + ky;
+                    int8_t *r = b + 27 * ky;
+                    if (iy < 0 || iy >= in_h) { vww_fill_s8(r, zp, 27); continue; }
+                    const int8_t *src = in + iy * in_w * 3;
+                    for (int kx = 0; kx < 9; kx++, r += 3) {
+                        int ix = ix0 + kx;
+                        if (ix >= 0 && ix < in_w) { r[0] = src[3 * ix]; r[1] = src[3 * ix + 1]; r[2] = src[3 * ix + 2]; }
+                        else { r[0] = zp; r[1] = zp; r[2] = zp; }
+                    }
+                }
+                vww_stem4(b, 27, w, q, out + j * out_c, out_c);
+                continue;
+            }
+        }
         for (int t = 0; t < cnt; t++, ox++) {
             if (ox == out_w) { ox = 0; oy++; }
             int iy0 = oy * stride_h - pad_t, ix0 = ox * stride_w - pad_l;
@@ -480,6 +523,60 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
     return mode == VWW_RQ_FAST_SAT ? vww_sat8(y) : vww_clamp(y, Q->act_min, Q->act_max);
 }
 #define VWW_RQ1(acc) vww_rq1(acc, rq_m, rq_kr, rq_nm, rq_rs, rq_sh, &Q, mode)
+
+/* The usual first layer: 3x3 filters over 3 input channels, stride 2, four horizontally adjacent output pixels
+ * whose filters lie inside the input, straight from the input (no patch): each pixel's 27 taps are three runs of 9
+ * bytes, a row apart, and neighbouring pixels' runs are 6 bytes apart, so every load has a constant offset. Pairs
+ * of output channels: eight sums, each loaded weight used four times and each input value twice (the matrix
+ * kernels' weight layout, W[8g + 4j + 2h + c] = w_c[4g + j + 2h]). The sums are not doubled: vww_rq1 does it. */
+#define VWW_PW(k) (8 * ((k) >> 2) + 4 * ((k) & 1) + 2 * (((k) >> 1) & 1))
+/* neighbouring pixels' taps overlap (tap j + 6 of one pixel is tap j of the next): hiding the pointer after each
+ * tap keeps GCC from reusing those loads, which would need more registers than there are (spills) */
+#if defined(__GNUC__)
+#define VWW_OPAQUE(p) __asm__("" : "+r"(p));
+#else
+#define VWW_OPAQUE(p)
+#endif
+#define VWW_ST_TAP0(k, off)                                                                         \
+    wa = v[VWW_PW(k)]; wb = v[VWW_PW(k) + 1];                                                       \
+    x = p[off]; a00 = b0 + x * wa; a01 = b1 + x * wb; x = p[(off) + 6]; a10 = b0 + x * wa; a11 = b1 + x * wb; \
+    x = p[(off) + 12]; a20 = b0 + x * wa; a21 = b1 + x * wb; x = p[(off) + 18]; a30 = b0 + x * wa; a31 = b1 + x * wb; \
+    VWW_OPAQUE(p)
+#define VWW_ST_TAP(k, off)                                                                          \
+    wa = v[VWW_PW(k)]; wb = v[VWW_PW(k) + 1];                                                       \
+    x = p[off]; a00 += x * wa; a01 += x * wb; x = p[(off) + 6]; a10 += x * wa; a11 += x * wb;       \
+    x = p[(off) + 12]; a20 += x * wa; a21 += x * wb; x = p[(off) + 18]; a30 += x * wa; a31 += x * wb; \
+    VWW_OPAQUE(p)
+#define VWW_ST_ROW(k)                                                                               \
+    VWW_ST_TAP((k) + 1, 1) VWW_ST_TAP((k) + 2, 2) VWW_ST_TAP((k) + 3, 3) VWW_ST_TAP((k) + 4, 4)     \
+    VWW_ST_TAP((k) + 5, 5) VWW_ST_TAP((k) + 6, 6) VWW_ST_TAP((k) + 7, 7) VWW_ST_TAP((k) + 8, 8)
+static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int8_t *w, const vww_requant_t *q, int8_t *o, int out_c)
+{
+    const vww_requant_t Q = *q;
+    for (int co = 0; co < out_c; co += 2, w += 56, o += 2) {
+        const int8_t *v = w, *p = s;
+        const int32_t b0 = Q.ch[co].bias, b1 = Q.ch[co + 1].bias;
+        int32_t a00, a01, a10, a11, a20, a21, a30, a31, wa, wb, x;
+        VWW_ST_TAP0(0, 0) VWW_ST_ROW(0)
+        p += rstep;
+        VWW_ST_TAP(9, 0) VWW_ST_ROW(9)
+        p += rstep;
+        VWW_ST_TAP(18, 0) VWW_ST_ROW(18)
+        /* the mode is tested per pair of channels (one copy of the products: flash) */
+        if (Q.mode == VWW_RQ_FAST_SAT) {
+            const int mode = VWW_RQ_FAST_SAT;
+            const vww_chan_t *k = Q.ch + co, *k1 = k + 1;
+            { VWW_RQ_LOCALS(k); o[0] = VWW_RQ1(a00); o[out_c] = VWW_RQ1(a10); o[2 * out_c] = VWW_RQ1(a20); o[3 * out_c] = VWW_RQ1(a30); }
+            { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
+        } else {
+            const int mode = VWW_RQ_FAST;
+            const vww_chan_t *k = Q.ch + co, *k1 = k + 1;
+            { VWW_RQ_LOCALS(k); o[0] = VWW_RQ1(a00); o[out_c] = VWW_RQ1(a10); o[2 * out_c] = VWW_RQ1(a20); o[3 * out_c] = VWW_RQ1(a30); }
+            { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
+        }
+    }
+}
+
 
 /* 3x3 depthwise, multiplier 1, stride S: one output row, every channel. The padded input rows are channel-major
  * (each channel's wp values together), so a channel's taps are neighbouring bytes; the weights hold each channel's
@@ -723,6 +820,30 @@ void vww_avgpool_s8(const int8_t *in, int in_h, int in_w, int c, int fh, int fw,
         }
 }
 
+/* The fast form where one input (b here) has the larger scale: its multiplier is exactly 1/2 (2^30, shift 0), so its
+ * term is (off + b) << 19 exactly (an even number halved), and the other input and the output round right by at
+ * least one bit (rs >= 1: vww_rq_fast2 on doubled sums). Saturating or clamping store. */
+static inline __attribute__((always_inline))
+void vww_add_half_body(const int8_t *a, const int8_t *b, int n, int32_t off1, int32_t off2, int32_t m1, int32_t kr1,
+                       int32_t rs1, int32_t mo, int32_t kro, int32_t rso, int32_t lo, int32_t hi, int8_t *out,
+                       const int sat)
+{
+    for (const int8_t *e = a + n; a < e; a++, b++, out++) {
+        int32_t x2 = (int32_t)((uint32_t)(off1 + *a) << 21);
+        int32_t s = vww_rq_fast2(x2, m1, kr1, rs1) + (int32_t)((uint32_t)(off2 + *b) << 19);
+        int32_t y = vww_rq_fast2((int32_t)((uint32_t)s << 1), mo, kro, rso);
+        *out = sat ? vww_sat8(y) : vww_clamp(y, lo, hi);
+    }
+}
+static VWW_NOINLINE void vww_add_half_sat(const int8_t *a, const int8_t *b, int n, int32_t off1, int32_t off2,
+                                          int32_t m1, int32_t kr1, int32_t rs1, int32_t mo, int32_t kro, int32_t rso,
+                                          int8_t *out)
+{ vww_add_half_body(a, b, n, off1, off2, m1, kr1, rs1, mo, kro, rso, -128, 127, out, 1); }
+static VWW_NOINLINE void vww_add_half(const int8_t *a, const int8_t *b, int n, int32_t off1, int32_t off2, int32_t m1,
+                                      int32_t kr1, int32_t rs1, int32_t mo, int32_t kro, int32_t rso, int32_t lo,
+                                      int32_t hi, int8_t *out)
+{ vww_add_half_body(a, b, n, off1, off2, m1, kr1, rs1, mo, kro, rso, lo, hi, out, 0); }
+
 void vww_add_s8(const int8_t *a, const int8_t *b, int n, const vww_add_t *p, int8_t *out)
 {
     const vww_add_t P = *p;
@@ -735,6 +856,15 @@ void vww_add_s8(const int8_t *a, const int8_t *b, int n, const vww_add_t *p, int
         const int32_t nm1 = rs1 ? -1 : 0, nm2 = rs2 ? -1 : 0, nmo = rso ? -1 : 0;
         const int32_t kr1 = rs1 ? 1 << (rs1 - 1) : 0, kr2 = rs2 ? 1 << (rs2 - 1) : 0;
         const int32_t kro = P.out_off * (1 << rso) + (rso ? 1 << (rso - 1) : 0);
+        const int half1 = P.in1_mult == 0x40000000 && P.in1_shift == 0, half2 = P.in2_mult == 0x40000000 && P.in2_shift == 0;
+        if (rso >= 1 && ((half2 && rs1 >= 1) || (half1 && rs2 >= 1))) {   /* b (or a) the larger scale */
+            const int8_t *x = half2 ? a : b, *y = half2 ? b : a;
+            const int32_t offx = half2 ? P.in1_off : P.in2_off, offy = half2 ? P.in2_off : P.in1_off;
+            const int32_t mx = half2 ? P.in1_mult : P.in2_mult, krx = half2 ? kr1 : kr2, rsx = half2 ? rs1 : rs2;
+            if (P.act_min == -128 && P.act_max == 127) vww_add_half_sat(x, y, n, offx, offy, mx, krx, rsx, P.out_mult, kro, rso, out);
+            else vww_add_half(x, y, n, offx, offy, mx, krx, rsx, P.out_mult, kro, rso, P.act_min, P.act_max, out);
+            return;
+        }
         for (int i = 0; i < n; i++) {
             int32_t x = (int32_t)((uint32_t)(P.in1_off + a[i]) << 20), y = (int32_t)((uint32_t)(P.in2_off + b[i]) << 20);
             int32_t s = vww_rq_fast(x, P.in1_mult, kr1, nm1, rs1) + vww_rq_fast(y, P.in2_mult, kr2, nm2, rs2);
