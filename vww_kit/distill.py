@@ -96,8 +96,9 @@ class Distiller(tf_keras.Model):
 def _teacher_outputs(teacher)->tuple:
     "Shape of one teacher output (without the batch axis), from the Keras model or the .tflite file"
     if not teacher.is_tflite: return tuple(teacher.model.output_shape[1:])
-    from ai_edge_litert.interpreter import Interpreter
-    return tuple(int(v) for v in Interpreter(model_content=bytes(teacher.model)).get_output_details()[0]['shape'][1:])
+    from vww_kit.profile import read_graph
+    g = read_graph(teacher.model)
+    return tuple(g['tensors'][g['outputs'][0]]['shape'][1:])
 
 def _check_outputs(student, teacher):
     to, so = _teacher_outputs(teacher), tuple(student.output_shape[1:])

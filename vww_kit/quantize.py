@@ -6,9 +6,9 @@
 __all__ = ['KERNELS', 'representative_views', 'float_tflite', 'layers_in_name', 'float_ops', 'degenerate_scales', 'quantize',
            'model_inputs', 'run_tflite', 'predictions', 'accuracy_table', 'weight_sparsity', 'quantize_aware', 'qat',
            'float_twin', 'int8_sparsity', 'tflm_outputs', 'litert_outputs', 'first_difference', 'compare_runtimes',
-           'requantize', 'fc_by_hand', 'sqnr_db', 'dequantize', 'quantization_error', 'plot_sqnr', 'plot_layer_error',
-           'layer_summary', 'QuantizationErrorViewer', 'QuantizeResult', 'quantize_and_check', 'format_report',
-           'add_quantize_args', 'quantize_command']
+           'quantize_multiplier', 'mbqm', 'requantize', 'fc_by_hand', 'sqnr_db', 'dequantize', 'quantization_error',
+           'plot_sqnr', 'plot_layer_error', 'layer_summary', 'QuantizationErrorViewer', 'QuantizeResult',
+           'quantize_and_check', 'format_report', 'add_quantize_args', 'quantize_command']
 
 # %% ../nbs/50_quantize.ipynb #de3728ac
 import json, os, re, subprocess, sys, tempfile, time
@@ -478,15 +478,31 @@ def compare_runtimes(tflite,                  # A .tflite path or bytes
 # %% ../nbs/50_quantize.ipynb #805583cd
 import math
 
+def quantize_multiplier(x:float # A positive real multiplier
+                       )->tuple:
+    "TFLite's `QuantizeMultiplier`: (Q31 multiplier, power-of-two exponent) with x ~ m * 2**(shift - 31)"
+    if x == 0: return 0, 0
+    q, shift = math.frexp(x)
+    qf = int(math.floor(q*(1 << 31) + 0.5))  # TfLiteRound = std::round, q > 0
+    if qf == 1 << 31: qf //= 2; shift += 1
+    if shift < -31: return 0, 0
+    return qf, shift
+
+def mbqm(x, m:int, shift:int):
+    "TFLite's `MultiplyByQuantizedMultiplier` (double rounding) on int64 numpy arrays or ints"
+    x = np.asarray(x, np.int64)
+    ls, rs = max(shift, 0), max(-shift, 0)
+    r = ((x*(1 << ls))*m + (1 << 30)) >> 31       # SaturatingRoundingDoublingHighMul for m > 0
+    if rs:
+        mask = (1 << rs) - 1
+        r = (r >> rs) + ((r & mask) > (mask >> 1) + (r < 0))
+    return r
+
 def requantize(acc:int, multiplier:float, rounding:str)->int:
-    "An int32 accumulator times a real multiplier, the integer way: 'single' rounding or 'double' (gemmlowp)"
-    sig, shift = math.frexp(multiplier); q = round(sig*(1 << 31))  # multiplier = q * 2**(shift - 31)
-    if rounding == 'single':
-        total = 31 - shift; return (acc*q + (1 << (total - 1))) >> total
-    ab = acc*q; nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
-    high = abs(ab + nudge) >> 31; high = high if ab + nudge >= 0 else -high  # C division truncates toward zero
-    e = -shift; mask = (1 << e) - 1                                          # RoundingDivideByPOT(high, e)
-    return (high >> e) + ((high & mask) > (mask >> 1) + (high < 0))
+    "An int32 accumulator times a real multiplier, the integer way: 'single' rounding (litert) or 'double' (gemmlowp, tflite-micro)"
+    m, shift = quantize_multiplier(multiplier)
+    if rounding == 'single': return (acc*m + (1 << (30 - shift))) >> (31 - shift)   # TFLITE_SINGLE_ROUNDING
+    return int(mbqm(acc, m, shift))
 
 def fc_by_hand(tflite, view):
     "The last FULLY_CONNECTED op's int8 outputs for one view: both runtimes, both roundings, and the exact value"
