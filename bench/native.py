@@ -2,7 +2,8 @@
 
 Run from the project root: `python bench/native.py [--epochs N]`. Writes bench/results/native.json.
 
-For the MLPerf Tiny VWW int8 model (../shared/models/mlperf-tiny-vww, skipped where absent) and two small students
+For the MLPerf Tiny VWW int8 model (../shared/models/mlperf-tiny-vww, skipped where absent), any --model given (the
+demo's own student: `make demo`, then --model vww_out/student_int8.tflite) and two small students
 trained here for a few epochs on the built-in sample set (a MobileNetV1 at width 0.1, and a MobileNetV2 at width 0.1
 for ADD coverage), each calibrated on real board views:
 - outputs of the native host build against the tflite-micro interpreter on every sample frame (train+val+test);
@@ -63,6 +64,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--epochs', type=int, default=3, help='training epochs of the two students (default 3)')
     ap.add_argument('--cache', default=str(Path.home()/'.cache'/'vww_kit'/'bench_views'))
+    ap.add_argument('--model', action='append', default=[], metavar='TFLITE',
+                    help="also benchmark this int8 .tflite, e.g. the demo's student: `make demo`, then "
+                         "--model vww_out/student_int8.tflite (repeatable)")
     a = ap.parse_args(argv)
     spec = InputSpec(96, 96, 3, 'int8', 1/255, -128)
     samples = sample_set('train') + sample_set('val') + sample_set('test')
@@ -72,6 +76,9 @@ def main(argv=None):
     if MODEL.exists(): models['MLPerf VWW int8 (MobileNetV1 0.25)'] = MODEL.read_bytes()
     else: print(f"MLPerf model not found at {MODEL}: benchmarking the students only.")
     t = time.perf_counter()
+    for p in map(Path, a.model):
+        name = 'demo student (distilled, pruned, QAT)' if p.name == 'student_int8.tflite' else p.name
+        models[name] = p.read_bytes()
     models.update(students(views[:n_train], labels[:n_train], a.epochs))
     print(f"students trained and converted in {time.perf_counter() - t:.0f} s")
     rows = {}

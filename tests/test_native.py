@@ -199,6 +199,28 @@ def test_student_bit_exact(student):
     ours, ref = N.NativeModel(data)(x), N.tflm_outputs(data, x)
     assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} frames differ"
 
+def test_quantization_aware_student_with_requantize_bit_exact(views):
+    """The demo's student is quantization-aware (QAT) with dropout: after fine-tuning its converted file holds an
+    int8 -> int8 QUANTIZE before the classifier. The native build runs it bit-exact with tflite-micro on every frame,
+    on the host and on the Cortex-M4 (QEMU)."""
+    import tf_keras
+    from vww_kit.models import mobilenet_v1
+    from vww_kit.quantize import qat, quantize
+    tf_keras.utils.set_random_seed(0)
+    x, y = views
+    n = len(sample_set('train'))
+    q = qat(mobilenet_v1(96, 3, 0.1, dropout=0.1), x[:n:4], y[:n:4], epochs=1, learning_rate=1e-3)
+    data = quantize(q, x[:n:25])
+    assert 'QUANTIZE' in {o['op'] for o in N.read_int8_graph(data)['ops']}
+    xi = to_model_input(x, InputSpec.from_model(data))
+    ours, ref = N.NativeModel(data)(xi), N.tflm_outputs(data, xi)
+    assert len(xi) >= 200 and (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(xi)} frames differ"
+    if not (shutil.which('arm-none-eabi-gcc') and shutil.which('qemu-system-arm')):
+        pytest.skip("arm-none-eabi-gcc / qemu-system-arm are not installed: apt-get install "
+                    + N.NEEDED_PACKAGES['arm-none-eabi-gcc'] + " qemu-system-arm")
+    r = N.run_qemu(N.cross_build(data, xi[:2], 'cortex-m4'))
+    assert (r['outputs'] == ours[:2]).all()
+
 def test_pad_add_and_strided_ops_bit_exact(pad_add):
     data, x = pad_add
     ops = {o['op'] for o in N.read_int8_graph(data)['ops']}
@@ -214,7 +236,8 @@ def test_every_requantization_path_bit_exact(mlperf, monkeypatch, mode):
     x = x[:6]
     orig = N.requant_mode
     monkeypatch.setattr(N, 'requant_mode', lambda q: min(orig(q), mode))
-    assert f"{mode} }};" in N.native_sources(data)['model.c']   # the requant_t constants carry the forced mode
+    import re   # the requant_t constants carry the forced mode (then the packed-lanes flag)
+    assert re.search(rf", {mode}, [01] }};", N.native_sources(data)['model.c'])
     ref = N.tflm_outputs(data, x)
     ours = N.NativeModel(data)(x)
     assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} frames differ"
@@ -223,6 +246,32 @@ def test_every_requantization_path_bit_exact(mlperf, monkeypatch, mode):
     try: c = N.count_instructions(b)
     except ModuleNotFoundError as e: pytest.skip(str(e))
     assert (c['output'][:ref.shape[1]] == ref[0]).all()
+
+@pytest.mark.parametrize('in_c', [256, 264])
+def test_packed_lanes_at_their_limit(in_c):
+    """Portable C packs two sums into one 64-bit accumulator where 128 * sum|w| < 2^22 (`q->lanes`). A 1x1 layer whose
+    weights are all +-127 over 256 inputs (the largest sums: 128 * 127 * 256 = 2^22 - 32768) keeps the packed path
+    and stays bit-exact on the most extreme inputs (all -128, all 127, alternating); over 264 inputs the generator
+    turns the packing off and the plain path gives the same outputs."""
+    import re, tf_keras
+    from vww_kit.profile import to_int8_tflite
+    tf_keras.utils.set_random_seed(2)
+    L = tf_keras.layers
+    inp = tf_keras.Input((4, 4, in_c))
+    sign = np.where(np.arange(4) % 2, -1.0, 1.0).astype(np.float32)
+    conv = L.Conv2D(4, 1, use_bias=False,
+                    kernel_initializer=lambda shape, dtype=None: np.ones(shape, np.float32)*sign)(inp)
+    m = tf_keras.Model(inp, L.Dense(2)(L.Flatten()(conv)))
+    rng = np.random.default_rng(0)
+    data = to_int8_tflite(m, representative=rng.uniform(-1, 1, (16, 4, 4, in_c)).astype(np.float32))
+    lanes = re.search(r"q0 = \{ c0, [-0-9]+, [-0-9]+, [-0-9]+, \d, (\d) \}", N.native_sources(data)['model.c'])
+    assert lanes and int(lanes.group(1)) == (in_c <= 256)
+    w = np.abs(N.model_layers(data)['layers'][0]['weights'].astype(np.int64))
+    assert w.max() == 127                                         # the sums do reach the bound
+    n = 16*in_c
+    x = np.stack([np.full(n, -128), np.full(n, 127), np.tile([-128, 127], n//2), rng.integers(-128, 128, n)]).astype(np.int8)
+    ours, ref = N.NativeModel(data)(x), N.tflm_outputs(data, x)
+    assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} inputs differ"
 
 def test_memory_plan_is_sound_and_small(mlperf, pad_add):
     from vww_kit.profile import measure_arena

@@ -19,7 +19,7 @@ from .quantize import quantize_multiplier, mbqm  # TFLite's integer requantizati
 
 # %% ../nbs/75_native.ipynb #f76034b5
 SUPPORTED_OPS = ('CONV_2D', 'DEPTHWISE_CONV_2D', 'AVERAGE_POOL_2D', 'FULLY_CONNECTED', 'RESHAPE', 'SOFTMAX', 'ADD',
-                 'PAD', 'PADV2')
+                 'PAD', 'PADV2', 'QUANTIZE')
 _ACT = {0: 'NONE', 1: 'RELU', 2: 'RELU_N1_TO_1', 3: 'RELU6'}
 _OPTIONS = dict(CONV_2D='Conv2DOptions', DEPTHWISE_CONV_2D='DepthwiseConv2DOptions', AVERAGE_POOL_2D='Pool2DOptions',
                 FULLY_CONNECTED='FullyConnectedOptions', SOFTMAX='SoftmaxOptions', ADD='AddOptions')
@@ -152,6 +152,7 @@ def _bound(q, w):
     live = ~zero
     # inputs are raw int8 once the input offset is in the bias, so |sum| <= |bias| + 128 sum |w|
     q['acc_bound'] = int(np.max((np.abs(q['bias'][:n]) + 128*w.sum(1))[live], initial=0))
+    q['lanes'] = int(128*w.sum(1).max(initial=0) < 1 << 22)   # two sums can share a 64-bit accumulator (VWW_LANES)
 
 def _layer(g, i, op)->dict:
     T, name, o = g['tensors'], op['op'], op['options']
@@ -235,6 +236,13 @@ def _layer(g, i, op)->dict:
         L.update(kernel='add', inputs=op['inputs'][:2], n=ot['size'],
                  add=dict(in1_off=-_zp(a), in2_off=-_zp(b), out_off=_zp(ot), left_shift=20, in1_mult=ma, in1_shift=sha,
                           in2_mult=mb, in2_shift=shb, out_mult=mo, out_shift=sho, act_min=lo, act_max=hi))
+    elif name == 'QUANTIZE':   # int8 -> int8 requantization (quantization-aware models have one before the classifier)
+        if it['dtype'] != 'INT8' or ot['dtype'] != 'INT8':
+            raise ValueError(f"QUANTIZE from {it['dtype']} to {ot['dtype']} has no native kernel (only int8 -> int8). "
+                             f"Export with the TFLM backend (--backend tflm).")
+        # TFLM's Prepare: the float32 scales as doubles, divided, then QuantizeMultiplier
+        mult, shift = quantize_multiplier(float(np.float32(_scales(it)[0]))/float(np.float32(_scales(ot)[0])))
+        L.update(kernel='requant', n=ot['size'], in_zp=_zp(it), out_zp=_zp(ot), mult=mult, shift=shift)
     elif name in ('PAD', 'PADV2'):
         pads = T[op['inputs'][1]]['data']
         if pads is None: raise ValueError("PAD with computed paddings has no native kernel: the paddings must be constant.")
@@ -286,7 +294,7 @@ def _min_read(L)->np.ndarray:
 def inplace_delta(L:dict # A layer of `model_layers`
                  ):
     "How far after its input's start the layer's output may start (bytes, a multiple of 4); None: no overlap at all"
-    if L['kernel'] == 'add': return 0                      # elementwise: element i is written after it is read
+    if L['kernel'] in ('add', 'requant'): return 0         # elementwise: element i is written after it is read
     if L['kernel'] not in ('conv', 'pointwise', 'depthwise', 'avgpool') or L['op'] == 'FULLY_CONNECTED': return None
     ci, co = L['in_shape'][-1], L['out_shape'][-1]
     reads = _min_read(L)
@@ -469,7 +477,8 @@ def _q(i, q)->str:
         rows[c] = f"{{0, {1 << 30}, {2*v + 1}, -1, 1, -1, 0}}"
     body = ',\n'.join('    ' + ', '.join(rows[j:j + 4]) for j in range(0, len(rows), 4))
     return (f"static const vww_chan_t c{i}[{len(rows)}] = {{\n{body}\n}};\n"
-            f"static const vww_requant_t q{i} = {{ c{i}, {q['out_zp']}, {q['act_min']}, {q['act_max']}, {mode} }};\n")
+            f"static const vww_requant_t q{i} = {{ c{i}, {q['out_zp']}, {q['act_min']}, {q['act_max']}, {mode}, "
+            f"{q.get('lanes', 0)} }};\n")
 
 def _call(L, off, scratch)->tuple:
     "(constants, call) of one layer"
@@ -516,6 +525,9 @@ def _call(L, off, scratch)->tuple:
                   f"{p['in1_mult']}, {p['in1_shift']}, {p['in2_mult']}, {p['in2_shift']}, {p['out_mult']}, {p['out_shift']}, "
                   f"{p['act_min']}, {p['act_max']} }};\n")
         call = f"vww_add_s8({A(L['inputs'][0])}, {A(L['inputs'][1])}, {L['n']}, &p{i}, {A(dst)});"
+    elif k == 'requant':
+        consts, call = '', (f"vww_requant_s8({A(src)}, {L['n']}, {L['in_zp']}, {L['mult']}, {L['shift']}, {L['out_zp']}, "
+                            f"{A(dst)});")
     elif k == 'pad':
         consts = (_arr('int32_t', f'ps{i}', L['shape4']) + _arr('int32_t', f'pb{i}', L['before'])
                   + _arr('int32_t', f'pa{i}', L['after']))

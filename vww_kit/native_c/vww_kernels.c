@@ -178,6 +178,72 @@ const int8_t *vww_matmul_pair(const int16_t *P, const int8_t *w, const int8_t *v
     }
     return v;   /* the next pair's weights */
 }
+#ifdef VWW_LANES
+/* Portable C, two sums in one 64-bit accumulator (where the compiler has a one-instruction 32 x 32 + 64
+ * multiply-accumulate: SMLAL on Arm v7-M and up; and on 64-bit hosts). A patch word packs one input of two pixels,
+ * x_a + 2^23 x_b (exact in int32), so one product by a weight adds w x_a + 2^23 w x_b: two multiply-accumulates in
+ * one instruction. The generator sets q->lanes where every channel's 128 sum|w| < 2^22, so the low sum S_a stays
+ * in [-2^22, 2^22): started at 2^22, the low 23 bits hold S_a + 2^22 and bits 23 and up hold S_b exactly.
+ *   patch (four pixels; int32): L[8g + 2i + u] = x_{2u}[k_i] + 2^23 x_{2u+1}[k_i], k_i = 4g + (0, 2, 1, 3)[i]
+ * which is the order in which the weights of a channel pair lie (W[8g + 4j + 2h + c] = w_c[4g + j + 2h]). */
+#define VWW_LANE0 (1 << 22)
+static inline __attribute__((always_inline))
+const int8_t *vww_matmul_pair_lanes(const int32_t *P, const int8_t *v, int kp, const vww_requant_t Q, int co,
+                                    int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, const int mode, const int second,
+                                    int cs, const int planar)
+{
+    const int db = mode != VWW_RQ_GENERAL;   /* the fast modes want doubled sums: doubled here, with the bias */
+    const int8_t *end = v + 2 * kp;
+    const int32_t *p = P;
+    int64_t c00 = VWW_LANE0, c01 = VWW_LANE0, c10 = VWW_LANE0, c11 = VWW_LANE0;   /* c<pixel pair><channel> */
+    int32_t wv, x, y;
+    do {   /* each weight is loaded right before its two products: few values alive (no spills) */
+        x = p[0]; y = p[1]; wv = v[0]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;
+        wv = v[1]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;
+        x = p[2]; y = p[3]; wv = v[2]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;
+        wv = v[3]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;
+        x = p[4]; y = p[5]; wv = v[4]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;
+        wv = v[5]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;
+        x = p[6]; y = p[7]; wv = v[6]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;
+        wv = v[7]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;
+        v += 8; p += 8;
+    } while (v < end);
+    {
+        const int32_t b0 = Q.ch[co].bias * (1 << db), b1 = Q.ch[co + 1].bias * (1 << db);
+        const int32_t l0 = b0 - (VWW_LANE0 << db), l1 = b1 - (VWW_LANE0 << db);
+        /* low lanes: pixels 0 and 2; high lanes: pixels 1 and 3 */
+        int32_t a00 = (int32_t)(((uint32_t)c00 & 0x7fffffu) << db) + l0, a10 = (int32_t)(c00 >> 23) * (1 << db) + b0;
+        int32_t a01 = (int32_t)(((uint32_t)c01 & 0x7fffffu) << db) + l1, a11 = (int32_t)(c01 >> 23) * (1 << db) + b1;
+        int32_t a20 = (int32_t)(((uint32_t)c10 & 0x7fffffu) << db) + l0, a30 = (int32_t)(c10 >> 23) * (1 << db) + b0;
+        int32_t a21 = (int32_t)(((uint32_t)c11 & 0x7fffffu) << db) + l1, a31 = (int32_t)(c11 >> 23) * (1 << db) + b1;
+        if (planar) {
+            VWW_STORE4P(o0, co, a00, a10, a20, a30)
+            if (second) VWW_STORE4P(o0 + cs, co + 1, a01, a11, a21, a31)
+        } else {
+            VWW_STORE4(co, a00, a10, a20, a30)
+            if (second) VWW_STORE4(co + 1, a01, a11, a21, a31)
+        }
+    }
+    return v;
+}
+/* The packed patch of four pixels' n inputs (zeros up to kp) */
+static VWW_NOINLINE void vww_patch4_lanes(const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *x3, int n,
+                                          int kp, int32_t *L)
+{
+    int k = 0;
+    for (; k + 4 <= n; k += 4, L += 8) {
+        L[0] = x0[k] + x1[k] * (1 << 23); L[1] = x2[k] + x3[k] * (1 << 23);
+        L[2] = x0[k + 2] + x1[k + 2] * (1 << 23); L[3] = x2[k + 2] + x3[k + 2] * (1 << 23);
+        L[4] = x0[k + 1] + x1[k + 1] * (1 << 23); L[5] = x2[k + 1] + x3[k + 1] * (1 << 23);
+        L[6] = x0[k + 3] + x1[k + 3] * (1 << 23); L[7] = x2[k + 3] + x3[k + 3] * (1 << 23);
+    }
+    for (int i = 0; k < kp; k++, i++) {   /* the rest: k = 4g + i goes to slot 2 (0, 2, 1, 3)[i] of group g */
+        int s = 8 * (i >> 2) + 2 * ((i & 1) * 2 + ((i >> 1) & 1));
+        L[s] = k < n ? x0[k] + x1[k] * (1 << 23) : 0;
+        L[s + 1] = k < n ? x2[k] + x3[k] * (1 << 23) : 0;
+    }
+}
+#endif
 /* four pixels, channel-major output: channel c's four values at o + c * cs */
 static inline __attribute__((always_inline))
 void vww_matmul_planar_body(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q, int8_t *o, int cs,
@@ -225,6 +291,41 @@ static VWW_HOT void vww_matmul_fast(const int16_t *P, const int8_t *w, int kp, c
 static VWW_HOT void vww_matmul_sat(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
                                         int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, int out_c)
 { vww_matmul_body(P, w, kp, q, o0, o1, o2, o3, out_c, VWW_RQ_FAST_SAT); }
+
+#ifdef VWW_LANES
+/* every pair of channels from a packed patch; planar: channel c's four values at o0 + c * cs */
+static inline __attribute__((always_inline))
+void vww_matmul_lanes_body(const int32_t *P, const int8_t *w, int kp, const vww_requant_t *q, int8_t *o0, int8_t *o1,
+                           int8_t *o2, int8_t *o3, int out_c, int cs, const int mode, const int planar)
+{
+    const vww_requant_t Q = *q;
+    for (int co = 0; co < out_c; co += 2, o0 += planar ? 2 * cs : 0)
+        w = vww_matmul_pair_lanes(P, w, kp, Q, co, o0, o1, o2, o3, mode, co + 1 < out_c, cs, planar);
+}
+#define VWW_LANES_FN(name, mode, planar)                                                                    \
+static VWW_HOT void name(const int32_t *P, const int8_t *w, int kp, const vww_requant_t *q, int8_t *o0,      \
+                         int8_t *o1, int8_t *o2, int8_t *o3, int out_c, int cs)                              \
+{ vww_matmul_lanes_body(P, w, kp, q, o0, o1, o2, o3, out_c, cs, mode, planar); }
+VWW_LANES_FN(vww_lanes_general, VWW_RQ_GENERAL, 0)
+VWW_LANES_FN(vww_lanes_fast, VWW_RQ_FAST, 0)
+VWW_LANES_FN(vww_lanes_sat, VWW_RQ_FAST_SAT, 0)
+VWW_LANES_FN(vww_lanes_planar_general, VWW_RQ_GENERAL, 1)
+VWW_LANES_FN(vww_lanes_planar_fast, VWW_RQ_FAST, 1)
+VWW_LANES_FN(vww_lanes_planar_sat, VWW_RQ_FAST_SAT, 1)
+/* Four pixels' inputs x0..x3 (n values each): all their outputs. o0..o3 the four pixels' outputs (HWC), or with
+ * planar, o0 channel 0's four values and cs the distance between channels */
+static void vww_lanes4(const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *x3, int n, int kp,
+                       const int8_t *w, const vww_requant_t *q, int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3,
+                       int out_c, int cs, int planar, int32_t *L)
+{
+    vww_patch4_lanes(x0, x1, x2, x3, n, kp, L);
+    void (*f)(const int32_t *, const int8_t *, int, const vww_requant_t *, int8_t *, int8_t *, int8_t *, int8_t *,
+              int, int);
+    if (planar) f = q->mode == VWW_RQ_FAST_SAT ? vww_lanes_planar_sat : q->mode == VWW_RQ_FAST ? vww_lanes_planar_fast : vww_lanes_planar_general;
+    else f = q->mode == VWW_RQ_FAST_SAT ? vww_lanes_sat : q->mode == VWW_RQ_FAST ? vww_lanes_fast : vww_lanes_general;
+    f(L, w, kp, q, o0, o1, o2, o3, out_c, cs);
+}
+#endif
 
 /* Patches of pixels j .. j + n - 1 (n <= 4) are in P: all their outputs, `stride` bytes apart from `o` */
 static void vww_matmul(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q, int8_t *o, int n,
@@ -443,6 +544,17 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
             vww_zero_tail(rows + t * kp, K, kp);
         }
         for (int t = cnt; t < 4; t++) memcpy(rows + t * kp, rows + (cnt - 1) * kp, (size_t)kp);  /* the last again */
+#ifdef VWW_LANES
+        if (q->lanes) {
+            int8_t *o = out + j * out_c, *o1 = o + (cnt > 1 ? out_c : 0), *o2 = o + (cnt > 2 ? 2 * out_c : 0);
+            int8_t *o3 = o + (cnt > 3 ? 3 * out_c : 0);
+            if (cnt == 2) o2 = o3 = o1;
+            if (cnt == 3) o3 = o2;
+            vww_lanes4(rows, rows + kp, rows + 2 * kp, rows + 3 * kp, kp, kp, w, q, o, o1, o2, o3, out_c, 0, 0,
+                       (int32_t *)scratch);
+            continue;
+        }
+#endif
         vww_patch4(rows, kp, kp, kp, scratch, q->mode != VWW_RQ_GENERAL);
         vww_matmul(scratch, w, kp, q, out + j * out_c, cnt, out_c, out_c);
     }
@@ -452,6 +564,19 @@ void vww_pointwise_s8(const int8_t *in, int pixels, int in_c, const int8_t *w, i
                       const vww_requant_t *q, int8_t *out, int out_c, int16_t *scratch)
 {
     int j = 0;
+#ifdef VWW_LANES
+    if (q->lanes) {   /* the last one to three pixels repeat the last (same values written twice) */
+        for (; j < pixels; j += 4) {
+            int c1 = j + 1 < pixels ? 1 : pixels - 1 - j, c2 = j + 2 < pixels ? 2 : pixels - 1 - j;
+            int c3 = j + 3 < pixels ? 3 : pixels - 1 - j;
+            const int8_t *x = in + j * in_c;
+            int8_t *o = out + j * out_c;
+            vww_lanes4(x, x + c1 * in_c, x + c2 * in_c, x + c3 * in_c, in_c, kp, w, q, o, o + c1 * out_c,
+                       o + c2 * out_c, o + c3 * out_c, out_c, 0, 0, (int32_t *)scratch);
+        }
+        return;
+    }
+#endif
     for (; j + 4 <= pixels; j += 4) {
         vww_patch4(in + j * in_c, in_c, in_c, kp, scratch, q->mode != VWW_RQ_GENERAL);
         vww_matmul(scratch, w, kp, q, out + j * out_c, 4, out_c, out_c);
@@ -470,6 +595,16 @@ static void vww_pointwise_planar_s8(const int8_t *in, int pixels, int in_c, cons
                                     const vww_requant_t *q, int8_t *out, int cs, int out_c, int16_t *scratch)
 {
     const int db = q->mode != VWW_RQ_GENERAL;
+#ifdef VWW_LANES
+    if (q->lanes) {
+        for (int j = 0; j < pixels; j += 4) {
+            const int8_t *x = in + j * in_c;
+            vww_lanes4(x, x + in_c, x + 2 * in_c, x + 3 * in_c, in_c, kp, w, q, out + j, 0, 0, 0, out_c, cs, 1,
+                       (int32_t *)scratch);
+        }
+        return;
+    }
+#endif
     for (int j = 0; j < pixels; j += 4) {
         vww_patch4(in + j * in_c, in_c, in_c, kp, scratch, db);
         if (q->mode == VWW_RQ_FAST_SAT) vww_matmul_planar_sat(scratch, w, kp, q, out + j, cs, out_c);
@@ -881,6 +1016,11 @@ void vww_add_s8(const int8_t *a, const int8_t *b, int n, const vww_add_t *p, int
         r = r > p->act_max ? p->act_max : r;
         out[i] = (int8_t)r;
     }
+}
+
+void vww_requant_s8(const int8_t *in, int n, int32_t in_zp, int32_t mult, int32_t shift, int32_t out_zp, int8_t *out)
+{
+    for (int i = 0; i < n; i++) out[i] = vww_clamp(vww_mbqm(in[i] - in_zp, mult, shift) + out_zp, -128, 127);
 }
 
 void vww_pad_s8(const int8_t *in, const int32_t *shape, const int32_t *before, const int32_t *after,

@@ -35,7 +35,16 @@ typedef struct {
                       * nm == -1) and every sum fits in 30 bits, so the one-multiply form applies (vww_rq_fast2);
                       * VWW_RQ_FAST_SAT: that, and the activation range is all of int8 (act_min -128, act_max 127),
                       * so the clamp is a plain saturation */
+    int32_t lanes;   /* 1 where every channel's 128 * sum |w| < 2^22: two sums fit one 64-bit accumulator (VWW_LANES) */
 } vww_requant_t;
+
+/* Portable C: two sums in one 64-bit accumulator where a 32 x 32 + 64 multiply-accumulate is one instruction (Arm
+ * v7-M and up, 64-bit hosts). Define VWW_NO_LANES to leave it out. */
+#if !defined(VWW_USE_SMLAD) && !defined(VWW_NO_LANES) && \
+    (defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) || \
+     defined(__x86_64__) || defined(__aarch64__))
+#define VWW_LANES 1
+#endif
 
 /* TFLite MultiplyByQuantizedMultiplier, double rounding: SaturatingRoundingDoublingHighMul then RoundingDivideByPOT */
 static inline int32_t vww_mbqm(int32_t x, int32_t m, int shift)
@@ -174,6 +183,10 @@ typedef struct {
     int32_t in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift, act_min, act_max;
 } vww_add_t;
 void vww_add_s8(const int8_t *a, const int8_t *b, int n, const vww_add_t *p, int8_t *out);
+
+/* QUANTIZE int8 -> int8, TFLite's Requantize: (x - in_zp) times the multiplier (double rounding), plus out_zp,
+ * saturated to int8. out may be in (the same elements). */
+void vww_requant_s8(const int8_t *in, int n, int32_t in_zp, int32_t mult, int32_t shift, int32_t out_zp, int8_t *out);
 
 /* PAD / PADV2 of a 4-D tensor: before[i], after[i] elements on axis i */
 void vww_pad_s8(const int8_t *in, const int32_t *shape, const int32_t *before, const int32_t *after,
