@@ -411,6 +411,9 @@ def plan_memory(model_or_layers, # A .tflite path or bytes, or the dict of `mode
         busy = sorted((placed[b], placed[b] + size[b]) for b in first if first[b] <= L['index'] <= last[b])
         at = next(c for c in [0] + [e for _, e in busy] if all(c + need <= s0 or c >= e0 for s0, e0 in busy))
         scratch[L['index']] = at; scratch_sizes[L['index']] = need; arena = max(arena, at + need)
+    # 4 bytes of slack: the matrix kernels read a pixel's inputs a word at a time up to the padded length (the weights
+    # there are zeros), so the last pixel of a tensor may read up to 3 bytes past its end
+    arena = (arena + 3)//4*4 + 4
     offsets = {t: placed[find(t)] for t in set(first) | set(root)}
     buffers = {b: dict(offset=placed[b], size=size[b], first=first[b], last=last[b]) for b in first}
     return dict(offsets=offsets, arena_bytes=arena, sizes={t: T[t]['size'] for t in offsets}, scratch=scratch,

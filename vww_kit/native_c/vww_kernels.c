@@ -231,16 +231,12 @@ static VWW_NOINLINE void vww_patch4_lanes(const int8_t *x0, const int8_t *x1, co
                                           int kp, int32_t *L)
 {
     int k = 0;
-    for (; k + 4 <= n; k += 4, L += 8) {
+    (void)n;   /* up to kp, past n: the weights there are zeros (the arena has 4 bytes of slack) */
+    for (; k < kp; k += 4, L += 8) {
         L[0] = x0[k] + x1[k] * (1 << 23); L[1] = x2[k] + x3[k] * (1 << 23);
         L[2] = x0[k + 2] + x1[k + 2] * (1 << 23); L[3] = x2[k + 2] + x3[k + 2] * (1 << 23);
         L[4] = x0[k + 1] + x1[k + 1] * (1 << 23); L[5] = x2[k + 1] + x3[k + 1] * (1 << 23);
         L[6] = x0[k + 3] + x1[k + 3] * (1 << 23); L[7] = x2[k + 3] + x3[k + 3] * (1 << 23);
-    }
-    for (int i = 0; k < kp; k++, i++) {   /* the rest: k = 4g + i goes to slot 2 (0, 2, 1, 3)[i] of group g */
-        int s = 8 * (i >> 2) + 2 * ((i & 1) * 2 + ((i >> 1) & 1));
-        L[s] = k < n ? x0[k] + x1[k] * (1 << 23) : 0;
-        L[s + 1] = k < n ? x2[k] + x3[k] * (1 << 23) : 0;
     }
 }
 #endif
@@ -362,7 +358,9 @@ void vww_patch4_body(const int8_t *x, int stride, int n, int kp, int16_t *P, con
          * SADD16 doubles both halves */
         const int8_t *x1 = x + stride, *x2 = x1 + stride, *x3 = x2 + stride;
         vww_w32 *d = (vww_w32 *)P;
-        for (; k + 4 <= n; k += 4, d += 8) {
+        /* up to kp, past n: the weights there are zeros, so whatever those bytes hold adds nothing (the arena has
+         * 4 bytes of slack for the last pixel of a tensor) */
+        for (; k < kp; k += 4, d += 8) {
             uint32_t v0 = vww_read32(x + k), v1 = vww_read32(x1 + k), v2 = vww_read32(x2 + k), v3 = vww_read32(x3 + k);
             if (db) {   /* stored two words at a time (STRD: P is 4-byte aligned) */
                 VWW_STRD(d, 0, vww_dbl16(vww_sxtb16(v0)), vww_dbl16(vww_sxtb16(v1)));
@@ -446,7 +444,7 @@ static VWW_NO_MEMSET void vww_pad_cols(int8_t *r, int C, int wp, int pad_l, int 
 /* The direct first layer beats patches plus the matrix kernel up to this many output channels: with SMLAD the
  * patch is shared by more pairs of channels, whose products cost half as many instructions (measured) */
 #ifdef VWW_USE_SMLAD
-#define VWW_STEM_MAX_C 4
+#define VWW_STEM_MAX_C 0   /* im2col rows, SXTB16 patches and SMLAD win from one pair of channels on */
 #else
 #define VWW_STEM_MAX_C 84   /* four pixels' outputs fit the scratch (12 kp bytes) */
 #endif
@@ -463,7 +461,7 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
     const int8_t zp = (int8_t)(-in_off);
     int8_t *rows = (int8_t *)(scratch + 4 * kp);
     const int stem = kh == 3 && kw == 3 && in_c == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && dil_w == 1 &&
-                     !(out_c & 1) && out_c <= VWW_STEM_MAX_C && (q->mode == VWW_RQ_FAST || q->mode == VWW_RQ_FAST_SAT);
+                     out_c <= VWW_STEM_MAX_C && (q->mode == VWW_RQ_FAST || q->mode == VWW_RQ_FAST_SAT);
     for (int j = 0; j < n; j += 4) {
         int cnt = n - j < 4 ? n - j : 4;
         int oy = j / out_w, ox = j % out_w;
@@ -499,6 +497,31 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                 continue;
             }
         }
+#ifdef VWW_USE_SMLAD
+        if (seg == 9 && kh == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && cnt == 4 && ox + 3 < out_w) {
+            /* the usual first layer, four pixels of one output row whose filters lie inside: their 3 x 9 input
+             * bytes straight into the patch rows, neighbours 6 bytes apart (no per-pixel bookkeeping) */
+            const int iy0 = oy * stride_h - pad_t, ix0 = ox * 2 - pad_l;
+            if (iy0 >= 0 && iy0 + 3 <= in_h && ix0 >= 0 && ix0 + 9 <= in_w) {
+                const int8_t *s0 = in + (iy0 * in_w + ix0) * 3;
+                const int rstep = in_w * 3;
+                int8_t *d = rows;
+                for (int t = 0; t < 4; t++, s0 += 6, d += 28) {
+                    const int8_t *s = s0;
+                    uint32_t a, b;
+                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d, &a, 4); memcpy(d + 4, &b, 4); d[8] = s[8];
+                    s += rstep;
+                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 9, &a, 4); memcpy(d + 13, &b, 4); d[17] = s[8];
+                    s += rstep;
+                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 18, &a, 4); memcpy(d + 22, &b, 4); d[26] = s[8];
+                    d[27] = 0;
+                }
+                vww_patch4(rows, kp, kp, kp, scratch, q->mode != VWW_RQ_GENERAL);
+                vww_matmul(scratch, w, kp, q, out + j * out_c, 4, out_c, out_c);
+                continue;
+            }
+        }
+#endif
         for (int t = 0; t < cnt; t++, ox++) {
             if (ox == out_w) { ox = 0; oy++; }
             int iy0 = oy * stride_h - pad_t, ix0 = ox * stride_w - pad_l;
@@ -702,12 +725,12 @@ static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int8_t *w, const
             const int mode = VWW_RQ_FAST_SAT;
             const vww_chan_t *k = Q.ch + co, *k1 = k + 1;
             { VWW_RQ_LOCALS(k); o[0] = VWW_RQ1(a00); o[out_c] = VWW_RQ1(a10); o[2 * out_c] = VWW_RQ1(a20); o[3 * out_c] = VWW_RQ1(a30); }
-            { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
+            if (co + 1 < out_c) { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
         } else {
             const int mode = VWW_RQ_FAST;
             const vww_chan_t *k = Q.ch + co, *k1 = k + 1;
             { VWW_RQ_LOCALS(k); o[0] = VWW_RQ1(a00); o[out_c] = VWW_RQ1(a10); o[2 * out_c] = VWW_RQ1(a20); o[3 * out_c] = VWW_RQ1(a30); }
-            { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
+            if (co + 1 < out_c) { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
         }
     }
 }
