@@ -74,16 +74,16 @@ def student(views):
 
 @pytest.fixture(scope='module')
 def pad_add(views):
-    "A small untrained model with PAD, ADD, a depthwise multiplier of 2, strided and 2x2 pooling layers"
+    "A small untrained model with PAD, ADD, a depthwise multiplier of 2, strided and 2x2 pooling layers, odd channel counts"
     import tf_keras
     from vww_kit.profile import to_int8_tflite
     tf_keras.utils.set_random_seed(1)
     L = tf_keras.layers
     inp = tf_keras.Input((96, 96, 3))
     a = L.ZeroPadding2D(((1, 0), (0, 1)))(inp)
-    a = L.Conv2D(8, 3, strides=2, padding='valid', activation='relu')(a)
+    a = L.Conv2D(7, 3, strides=2, padding='valid', activation='relu')(a)   # an odd channel count (pruned students)
     b = L.DepthwiseConv2D(3, padding='same', activation='relu6', depth_multiplier=2)(a)
-    c = L.Add()([a, L.Conv2D(8, 1)(b)])
+    c = L.Add()([a, L.Conv2D(7, 1)(b)])
     c = L.Conv2D(12, 3, strides=2, padding='same', activation='relu')(c)
     c = L.Flatten()(L.AveragePooling2D(2)(c))
     m = tf_keras.Model(inp, L.Dense(2, activation='softmax')(c))
