@@ -460,7 +460,7 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
     const int n = out_h * out_w, K = kh * kw * in_c, seg = kw * in_c;
     const int8_t zp = (int8_t)(-in_off);
     int8_t *rows = (int8_t *)(scratch + 4 * kp);
-    const int stem = kh == 3 && kw == 3 && in_c == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && dil_w == 1 &&
+    const int stem = VWW_STEM_MAX_C > 0 && kh == 3 && kw == 3 && in_c == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && dil_w == 1 &&
                      out_c <= VWW_STEM_MAX_C && (q->mode == VWW_RQ_FAST || q->mode == VWW_RQ_FAST_SAT);
     for (int j = 0; j < n; j += 4) {
         int cnt = n - j < 4 ? n - j : 4;
@@ -708,10 +708,24 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
 #define VWW_ST_ROW(k)                                                                               \
     VWW_ST_TAP((k) + 1, 1) VWW_ST_TAP((k) + 2, 2) VWW_ST_TAP((k) + 3, 3) VWW_ST_TAP((k) + 4, 4)     \
     VWW_ST_TAP((k) + 5, 5) VWW_ST_TAP((k) + 6, 6) VWW_ST_TAP((k) + 7, 7) VWW_ST_TAP((k) + 8, 8)
+#define VWW_S1_TAP0(k, off)                                                                         \
+    wa = v[VWW_PW(k)];                                                                              \
+    x = p[off]; a00 = b0 + x * wa; x = p[(off) + 6]; a10 = b0 + x * wa;                           \
+    x = p[(off) + 12]; a20 = b0 + x * wa; x = p[(off) + 18]; a30 = b0 + x * wa;                    \
+    VWW_OPAQUE(p)
+#define VWW_S1_TAP(k, off)                                                                          \
+    wa = v[VWW_PW(k)];                                                                              \
+    x = p[off]; a00 += x * wa; x = p[(off) + 6]; a10 += x * wa;                                    \
+    x = p[(off) + 12]; a20 += x * wa; x = p[(off) + 18]; a30 += x * wa;                            \
+    VWW_OPAQUE(p)
+#define VWW_S1_ROW(k)                                                                               \
+    VWW_S1_TAP((k) + 1, 1) VWW_S1_TAP((k) + 2, 2) VWW_S1_TAP((k) + 3, 3) VWW_S1_TAP((k) + 4, 4)     \
+    VWW_S1_TAP((k) + 5, 5) VWW_S1_TAP((k) + 6, 6) VWW_S1_TAP((k) + 7, 7) VWW_S1_TAP((k) + 8, 8)
 static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int8_t *w, const vww_requant_t *q, int8_t *o, int out_c)
 {
     const vww_requant_t Q = *q;
-    for (int co = 0; co < out_c; co += 2, w += 56, o += 2) {
+    int co = 0;
+    for (; co + 1 < out_c; co += 2, w += 56, o += 2) {
         const int8_t *v = w, *p = s;
         const int32_t b0 = Q.ch[co].bias, b1 = Q.ch[co + 1].bias;
         int32_t a00, a01, a10, a11, a20, a21, a30, a31, wa, wb, x;
@@ -725,13 +739,27 @@ static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int8_t *w, const
             const int mode = VWW_RQ_FAST_SAT;
             const vww_chan_t *k = Q.ch + co, *k1 = k + 1;
             { VWW_RQ_LOCALS(k); o[0] = VWW_RQ1(a00); o[out_c] = VWW_RQ1(a10); o[2 * out_c] = VWW_RQ1(a20); o[3 * out_c] = VWW_RQ1(a30); }
-            if (co + 1 < out_c) { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
+            { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
         } else {
             const int mode = VWW_RQ_FAST;
             const vww_chan_t *k = Q.ch + co, *k1 = k + 1;
             { VWW_RQ_LOCALS(k); o[0] = VWW_RQ1(a00); o[out_c] = VWW_RQ1(a10); o[2 * out_c] = VWW_RQ1(a20); o[3 * out_c] = VWW_RQ1(a30); }
-            if (co + 1 < out_c) { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
+            { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
         }
+    }
+    if (co < out_c) {   /* an odd channel count: the last channel alone (its pair's second row of weights is zeros) */
+        const int8_t *v = w, *p = s;
+        const int32_t b0 = Q.ch[co].bias;
+        int32_t a00, a10, a20, a30, wa, x;
+        VWW_S1_TAP0(0, 0) VWW_S1_ROW(0)
+        p += rstep;
+        VWW_S1_TAP(9, 0) VWW_S1_ROW(9)
+        p += rstep;
+        VWW_S1_TAP(18, 0) VWW_S1_ROW(18)
+        const int mode = VWW_RQ_FAST;   /* the clamping form serves both fast modes */
+        const vww_chan_t *k = Q.ch + co;
+        VWW_RQ_LOCALS(k);
+        o[0] = VWW_RQ1(a00); o[out_c] = VWW_RQ1(a10); o[2 * out_c] = VWW_RQ1(a20); o[3 * out_c] = VWW_RQ1(a30);
     }
 }
 
