@@ -197,17 +197,20 @@ const int8_t *vww_matmul_pair_lanes(const int32_t *P, const int8_t *v, int kp, c
     const int32_t *p = P;
     int64_t c00 = VWW_LANE0, c01 = VWW_LANE0, c10 = VWW_LANE0, c11 = VWW_LANE0;   /* c<pixel pair><channel> */
     int32_t wv, x, y;
-    do {   /* each weight is loaded right before its two products: few values alive (no spills) */
-        x = p[0]; y = p[1]; wv = v[0]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;
-        wv = v[1]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;
-        x = p[2]; y = p[3]; wv = v[2]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;
-        wv = v[3]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;
-        x = p[4]; y = p[5]; wv = v[4]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;
-        wv = v[5]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;
-        x = p[6]; y = p[7]; wv = v[6]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;
-        wv = v[7]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;
-        v += 8; p += 8;
-    } while (v < end);
+    /* each weight is loaded right before its two products: few values alive (no spills); a group of four inputs
+     * first where their count is odd, then two groups a pass */
+#define VWW_LANES_GROUP                                                                             \
+    x = p[0]; y = p[1]; wv = v[0]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;                 \
+    wv = v[1]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;                                     \
+    x = p[2]; y = p[3]; wv = v[2]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;                 \
+    wv = v[3]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;                                     \
+    x = p[4]; y = p[5]; wv = v[4]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;                 \
+    wv = v[5]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;                                     \
+    x = p[6]; y = p[7]; wv = v[6]; c00 += (int64_t)x * wv; c10 += (int64_t)y * wv;                 \
+    wv = v[7]; c01 += (int64_t)x * wv; c11 += (int64_t)y * wv;                                     \
+    v += 8; p += 8;
+    if (kp & 4) { VWW_LANES_GROUP }
+    while (v < end) { VWW_LANES_GROUP VWW_LANES_GROUP }
     {
         const int32_t b0 = Q.ch[co].bias * (1 << db), b1 = Q.ch[co + 1].bias * (1 << db);
         const int32_t l0 = b0 - (VWW_LANE0 << db), l1 = b1 - (VWW_LANE0 << db);
