@@ -299,8 +299,10 @@ def test_the_native_readme_names_no_tflm_library_and_its_figures_come_from_the_p
     for lib in TFLM_LIBRARY_NAMES: assert lib not in nreadme, lib
     assert not re.search('TFLite|TensorFlow|TFLM', _install_section(nreadme))
     assert nano['fit']['sram']['parts']['arena'] == s.arena_bytes
+    assert '#define VWW_USE_SMLAD' in nreadme and 'VWW_USE_SMLAD' not in readme   # the M4's DSP path, not the ESP32's
     tflm = sketch_plan(model, 'nano33-ble-sense', recipe=RECIPE)['files']['README.md']
     assert 'Chirale_TensorFlowLite** 2.0.0' in tflm and 'Harvard_TinyMLx' in tflm   # the TFLM README is unchanged
+    assert 'VWW_USE_SMLAD' not in tflm
 
 @compilers
 def test_a_native_export_passes_the_syntax_check_for_every_board(example_rgb, tmp_path):
