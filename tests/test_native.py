@@ -247,12 +247,13 @@ def test_every_requantization_path_bit_exact(mlperf, monkeypatch, mode):
     except ModuleNotFoundError as e: pytest.skip(str(e))
     assert (c['output'][:ref.shape[1]] == ref[0]).all()
 
-@pytest.mark.parametrize('in_c', [256, 264])
-def test_packed_lanes_at_their_limit(in_c):
+@pytest.mark.parametrize('in_c, fused', [(256, False), (264, False), (256, True), (264, True)])
+def test_packed_lanes_at_their_limit(in_c, fused):
     """Portable C packs two sums into one 64-bit accumulator where 128 * sum|w| < 2^22 (`q->lanes`). A 1x1 layer whose
     weights are all +-127 over 256 inputs (the largest sums: 128 * 127 * 256 = 2^22 - 32768) keeps the packed path
     and stays bit-exact on the most extreme inputs (all -128, all 127, alternating); over 264 inputs the generator
-    turns the packing off and the plain path gives the same outputs."""
+    turns the packing off and the plain path gives the same outputs. `fused`: a depthwise layer reads the 1x1 layer,
+    which is then computed row by row into the depthwise row cache (the channel-major packed kernel)."""
     import re, tf_keras
     from vww_kit.profile import to_int8_tflite
     tf_keras.utils.set_random_seed(2)
@@ -261,17 +262,44 @@ def test_packed_lanes_at_their_limit(in_c):
     sign = np.where(np.arange(4) % 2, -1.0, 1.0).astype(np.float32)
     conv = L.Conv2D(4, 1, use_bias=False,
                     kernel_initializer=lambda shape, dtype=None: np.ones(shape, np.float32)*sign)(inp)
+    if fused: conv = L.DepthwiseConv2D(3, padding='same')(conv)
     m = tf_keras.Model(inp, L.Dense(2)(L.Flatten()(conv)))
     rng = np.random.default_rng(0)
     data = to_int8_tflite(m, representative=rng.uniform(-1, 1, (16, 4, 4, in_c)).astype(np.float32))
     lanes = re.search(r"q0 = \{ c0, [-0-9]+, [-0-9]+, [-0-9]+, \d, (\d) \}", N.native_sources(data)['model.c'])
     assert lanes and int(lanes.group(1)) == (in_c <= 256)
-    w = np.abs(N.model_layers(data)['layers'][0]['weights'].astype(np.int64))
+    first = N.model_layers(data)['layers'][0]
+    assert first['kernel'] == ('expand_dw' if fused else 'pointwise')
+    w = np.abs((first['pw'] if fused else first)['weights'].astype(np.int64))
     assert w.max() == 127                                         # the sums do reach the bound
     n = 16*in_c
     x = np.stack([np.full(n, -128), np.full(n, 127), np.tile([-128, 127], n//2), rng.integers(-128, 128, n)]).astype(np.int8)
     ours, ref = N.NativeModel(data)(x), N.tflm_outputs(data, x)
     assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} inputs differ"
+
+@pytest.mark.parametrize('shape, kernel', [((12, 32, 9), (3, 1)), ((12, 40, 1), (3, 9)), ((12, 32, 3), (3, 3))])
+def test_first_layer_fast_path_takes_only_3x3_over_3_channels(shape, kernel):
+    """The SMLAD build copies a 3x3 filter over 3 channels (27 taps = 3 rows of 9 bytes) straight into its patch rows.
+    Filters with the same 27 taps in another shape (3x1 over 9 channels, 3x9 over 1) must take the general im2col
+    path: the SMLAD build on the Cortex-M4 (QEMU) gives tflite-micro's outputs for all three."""
+    import tf_keras
+    from vww_kit.profile import to_int8_tflite
+    t = N.TARGETS['cortex-m4-smlad']
+    for tool in (t['cc'], t['qemu'][0]):
+        if not shutil.which(tool): pytest.skip(f"{tool} is not installed: apt-get install {N.NEEDED_PACKAGES[tool]}")
+    tf_keras.utils.set_random_seed(3)
+    L = tf_keras.layers
+    inp = tf_keras.Input(shape)
+    x = L.Conv2D(4, kernel, strides=2, padding='valid', activation='relu')(inp)
+    m = tf_keras.Model(inp, L.Dense(2)(L.Flatten()(x)))
+    rng = np.random.default_rng(1)
+    data = to_int8_tflite(m, representative=rng.uniform(0, 1, (16,) + shape).astype(np.float32))
+    assert N.model_layers(data)['layers'][0]['kernel'] == 'conv' and N.model_layers(data)['layers'][0]['kp'] == 28
+    x = rng.integers(-128, 128, (2, int(np.prod(shape)))).astype(np.int8)
+    ref = N.tflm_outputs(data, x)
+    assert (N.NativeModel(data)(x) == ref).all()
+    r = N.run_qemu(N.cross_build(data, x, 'cortex-m4-smlad'))
+    assert (r['outputs'] == ref).all(), f"SMLAD build differs for a {kernel} filter over {shape[-1]} channels"
 
 def test_memory_plan_is_sound_and_small(mlperf, pad_add):
     from vww_kit.profile import measure_arena

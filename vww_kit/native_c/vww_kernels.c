@@ -213,12 +213,14 @@ const int8_t *vww_matmul_pair_lanes(const int32_t *P, const int8_t *v, int kp, c
     while (v < end) { VWW_LANES_GROUP VWW_LANES_GROUP }
     {
         const int32_t b0 = Q.ch[co].bias * (1 << db), b1 = Q.ch[co + 1].bias * (1 << db);
-        const int32_t l0 = b0 - (VWW_LANE0 << db), l1 = b1 - (VWW_LANE0 << db);
+        /* the low lanes' constant: the bias less the starting 2^22, both doubled; unsigned, so that a bias near
+         * INT32_MIN wraps (defined) where the sum it is added to brings the result back into range */
+        const uint32_t l0 = (uint32_t)b0 - ((uint32_t)VWW_LANE0 << db), l1 = (uint32_t)b1 - ((uint32_t)VWW_LANE0 << db);
         /* low lanes: pixels 0 and 2; high lanes: pixels 1 and 3 */
-        int32_t a00 = (int32_t)(((uint32_t)c00 & 0x7fffffu) << db) + l0, a10 = (int32_t)(c00 >> 23) * (1 << db) + b0;
-        int32_t a01 = (int32_t)(((uint32_t)c01 & 0x7fffffu) << db) + l1, a11 = (int32_t)(c01 >> 23) * (1 << db) + b1;
-        int32_t a20 = (int32_t)(((uint32_t)c10 & 0x7fffffu) << db) + l0, a30 = (int32_t)(c10 >> 23) * (1 << db) + b0;
-        int32_t a21 = (int32_t)(((uint32_t)c11 & 0x7fffffu) << db) + l1, a31 = (int32_t)(c11 >> 23) * (1 << db) + b1;
+        int32_t a00 = (int32_t)((((uint32_t)c00 & 0x7fffffu) << db) + l0), a10 = (int32_t)(c00 >> 23) * (1 << db) + b0;
+        int32_t a01 = (int32_t)((((uint32_t)c01 & 0x7fffffu) << db) + l1), a11 = (int32_t)(c01 >> 23) * (1 << db) + b1;
+        int32_t a20 = (int32_t)((((uint32_t)c10 & 0x7fffffu) << db) + l0), a30 = (int32_t)(c10 >> 23) * (1 << db) + b0;
+        int32_t a21 = (int32_t)((((uint32_t)c11 & 0x7fffffu) << db) + l1), a31 = (int32_t)(c11 >> 23) * (1 << db) + b1;
         if (planar) {
             VWW_STORE4P(o0, co, a00, a10, a20, a30)
             if (second) VWW_STORE4P(o0 + cs, co + 1, a01, a11, a21, a31)
@@ -501,7 +503,8 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
             }
         }
 #ifdef VWW_USE_SMLAD
-        if (seg == 9 && kh == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && cnt == 4 && ox + 3 < out_w) {
+        if (in_c == 3 && kw == 3 && kh == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && dil_w == 1 && cnt == 4 &&
+            ox + 3 < out_w) {
             /* the usual first layer, four pixels of one output row whose filters lie inside: their 3 x 9 input
              * bytes straight into the patch rows, neighbours 6 bytes apart (no per-pixel bookkeeping) */
             const int iy0 = oy * stride_h - pad_t, ix0 = ox * 2 - pad_l;

@@ -42,6 +42,7 @@ typedef struct {
  * v7-M and up, 64-bit hosts). Define VWW_NO_LANES to leave it out. */
 #if !defined(VWW_USE_SMLAD) && !defined(VWW_NO_LANES) && \
     (defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) || \
+     defined(__ARM_ARCH_8_1M_MAIN__) || \
      defined(__x86_64__) || defined(__aarch64__))
 #define VWW_LANES 1
 #endif
@@ -141,7 +142,9 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                  const vww_requant_t *q, int8_t *out, int out_h, int out_w, int out_c, int16_t *scratch);
 
 /* 1x1 CONV_2D with stride 1 and FULLY_CONNECTED: `pixels` rows of in_c values times weights laid out as for
- * vww_conv_s8. The input offset is folded into the bias. scratch: 8*kp bytes (four int16 patches), 4-byte aligned. */
+ * vww_conv_s8. The input offset is folded into the bias. scratch: 8*kp bytes (four int16 patches), 4-byte aligned.
+ * Each pixel's inputs are read a word at a time up to kp (the weights there are zeros): up to 3 bytes past the last
+ * pixel, which must be readable (the generated arena has 4 bytes of slack). */
 void vww_pointwise_s8(const int8_t *in, int pixels, int in_c, const int8_t *w, int kp,
                       const vww_requant_t *q, int8_t *out, int out_c, int16_t *scratch);
 
@@ -160,7 +163,8 @@ void vww_depthwise_s8(const int8_t *in, int in_h, int in_w, int in_c,
  * channel a word; the last one to three pixels of a row through `row`, in_w * in_c bytes), so the 1x1
  * convolution's output (in MobileNetV2, the expanded tensor, the largest) never exists whole. */
 typedef struct {
-    const int8_t *in;          /* the 1x1 convolution's input, in_w pixels of in_c values a row */
+    const int8_t *in;          /* the 1x1 convolution's input, in_w pixels of in_c values a row (read as by
+                                * vww_pointwise_s8: up to 3 bytes past the last pixel) */
     int in_c;
     const int8_t *w;           /* its weights and constants, as for vww_pointwise_s8 */
     int kp;
