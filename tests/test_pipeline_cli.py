@@ -63,7 +63,22 @@ def test_demo_end_to_end_interrupted_and_resumed(mlperf_dir, tmp_path, capsys, m
     assert (sketch/f'{sketch.name}.ino').exists()
     assert main(['demo', '--out', str(out)] + SHORT[:2] + ['--set', 'distill.epochs=3']) == 2   # another recipe
     assert 'another recipe' in capsys.readouterr().err
+    _student_compiles_natively_bit_exact(out, capsys)
     _report_in_chromium(out/'report.html', rep)
+
+def _student_compiles_natively_bit_exact(out, capsys):
+    "The demo's own student (distilled, pruned, quantization-aware) through the native C backend: bit-exact with tflite-micro on every sample frame, and `vww-kit export --backend native` writes its sketch"
+    from vww_kit.native import NativeModel, tflm_outputs
+    from vww_kit.camera import to_model_input
+    data = (out/'student_int8.tflite').read_bytes()
+    spec = InputSpec.from_model(data)
+    frames = sample_set('train') + sample_set('val') + sample_set('test')
+    x = to_model_input(board_views(frames, 'esp32-cam', spec, out/'cache', progress=False)[0], spec)
+    ours, ref = NativeModel(data)(x), tflm_outputs(data, x)
+    assert len(x) >= 200 and (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} frames differ"
+    assert main(['export', str(out/'student_int8.tflite'), '--backend', 'native', '--out', str(out/'native')]) == 0
+    assert 'native C backend: no ML library' in capsys.readouterr().out
+    assert (out/'native'/'student_int8'/'model.c').exists() and (out/'native'/'student_int8'/'vww_kernels.c').exists()
 
 def _report_in_chromium(page_path, rep):
     "Open the report in headless Chromium: every number cell the browser renders equals report.json; every figure decodes"
