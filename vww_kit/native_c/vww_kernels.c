@@ -124,6 +124,17 @@ static inline uint32_t vww_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)
         memcpy((d), &wd, 4);                                                                        \
     }
 
+/* The eight sums of a channel pair (aTC: pixel T, channel co + C) requantized and stored: HWC through o0..o3, or with
+ * planar channel co's four values at o0 and channel co + 1's at o0 + cs; the second channel only if `second` */
+#define VWW_STORE_PAIR                                                                              \
+    if (planar) {                                                                                   \
+        VWW_STORE4P(o0, co, a00, a10, a20, a30)                                                     \
+        if (second) VWW_STORE4P(o0 + cs, co + 1, a01, a11, a21, a31)                                \
+    } else {                                                                                        \
+        VWW_STORE4(co, a00, a10, a20, a30)                                                          \
+        if (second) VWW_STORE4(co + 1, a01, a11, a21, a31)                                          \
+    }
+
 /* Four patches times pairs of weight rows (kp a multiple of 4): all output channels of four pixels, written to
  * o0..o3 (a pixel missing at the end of a row of pixels repeats the last one: same values written twice). */
 static inline __attribute__((always_inline))
@@ -168,13 +179,7 @@ const int8_t *vww_matmul_pair(const int16_t *P, const int8_t *w, const int8_t *v
             v += 8; p += 16;
         } while (v < end);
 #endif
-        if (planar) {   /* o0: channel co's row, pixel 0 */
-            VWW_STORE4P(o0, co, a00, a10, a20, a30)
-            if (second) VWW_STORE4P(o0 + cs, co + 1, a01, a11, a21, a31)
-        } else {
-            VWW_STORE4(co, a00, a10, a20, a30)
-            if (second) VWW_STORE4(co + 1, a01, a11, a21, a31)
-        }
+        VWW_STORE_PAIR
     }
     return v;   /* the next pair's weights */
 }
@@ -221,13 +226,7 @@ const int8_t *vww_matmul_pair_lanes(const int32_t *P, const int8_t *v, int kp, c
         int32_t a01 = (int32_t)((((uint32_t)c01 & 0x7fffffu) << db) + l1), a11 = (int32_t)(c01 >> 23) * (1 << db) + b1;
         int32_t a20 = (int32_t)((((uint32_t)c10 & 0x7fffffu) << db) + l0), a30 = (int32_t)(c10 >> 23) * (1 << db) + b0;
         int32_t a21 = (int32_t)((((uint32_t)c11 & 0x7fffffu) << db) + l1), a31 = (int32_t)(c11 >> 23) * (1 << db) + b1;
-        if (planar) {
-            VWW_STORE4P(o0, co, a00, a10, a20, a30)
-            if (second) VWW_STORE4P(o0 + cs, co + 1, a01, a11, a21, a31)
-        } else {
-            VWW_STORE4(co, a00, a10, a20, a30)
-            if (second) VWW_STORE4(co + 1, a01, a11, a21, a31)
-        }
+        VWW_STORE_PAIR
     }
     return v;
 }
@@ -446,6 +445,18 @@ static VWW_NO_MEMSET void vww_pad_cols(int8_t *r, int C, int wp, int pad_l, int 
     }
 }
 
+/* Three runs of 9 bytes, rstep apart, to d[0..26] (a 3x3 filter's inputs over 3 channels): straight-line word copies
+ * (the loads and stores need not be aligned on a Cortex-M3 and up; elsewhere memcpy does it bytewise) */
+static inline void vww_copy_3x9(int8_t *d, const int8_t *s, int rstep)
+{
+    uint32_t a, b;   /* written out: GCC -O2 keeps a three-pass loop rolled (+0.04 instructions per MAC, SMLAD) */
+    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d, &a, 4); memcpy(d + 4, &b, 4); d[8] = s[8];
+    s += rstep;
+    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 9, &a, 4); memcpy(d + 13, &b, 4); d[17] = s[8];
+    s += rstep;
+    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 18, &a, 4); memcpy(d + 22, &b, 4); d[26] = s[8];
+}
+
 /* The direct first layer beats patches plus the matrix kernel up to this many output channels: with SMLAD the
  * patch is shared by more pairs of channels, whose products cost half as many instructions (measured) */
 #ifdef VWW_USE_SMLAD
@@ -513,13 +524,7 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                 const int rstep = in_w * 3;
                 int8_t *d = rows;
                 for (int t = 0; t < 4; t++, s0 += 6, d += 28) {
-                    const int8_t *s = s0;
-                    uint32_t a, b;
-                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d, &a, 4); memcpy(d + 4, &b, 4); d[8] = s[8];
-                    s += rstep;
-                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 9, &a, 4); memcpy(d + 13, &b, 4); d[17] = s[8];
-                    s += rstep;
-                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 18, &a, 4); memcpy(d + 22, &b, 4); d[26] = s[8];
+                    vww_copy_3x9(d, s0, rstep);
                     d[27] = 0;
                 }
                 vww_patch4(rows, kp, kp, kp, scratch, q->mode != VWW_RQ_GENERAL);
@@ -536,14 +541,8 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                 /* the whole filter lies inside: kh runs of kw * in_c consecutive bytes, a word at a time */
                 const int8_t *s = in + (iy0 * in_w + ix0) * in_c;
                 const int rstep = in_w * in_c;
-                if (seg == 9 && kh == 3) {   /* 3x3 over 3 channels, the usual first layer: straight-line copies */
-                    uint32_t a, b;
-                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d, &a, 4); memcpy(d + 4, &b, 4); d[8] = s[8];
-                    s += rstep;
-                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 9, &a, 4); memcpy(d + 13, &b, 4); d[17] = s[8];
-                    s += rstep;
-                    memcpy(&a, s, 4); memcpy(&b, s + 4, 4); memcpy(d + 18, &a, 4); memcpy(d + 22, &b, 4); d[26] = s[8];
-                } else
+                if (seg == 9 && kh == 3) vww_copy_3x9(d, s, rstep);   /* 3x3 over 3 channels, the usual first layer */
+                else
                     for (int ky = 0; ky < kh; ky++, d += seg, s += rstep) {
                         int i = 0;
                         for (; i + 4 <= seg; i += 4) memcpy(d + i, s + i, 4);
