@@ -36,6 +36,12 @@ int main(void) {
             n++; bad += vww_rq_fast(acc, m, kr, nm, rs) != vww_mbqm(acc, m, -rs) + zp;
             /* the hot loops' form (rs >= 1 in the fast modes): the sum doubled, the sign from its top bit */
             if (rs) { n++; bad += vww_rq_fast2((int32_t)((uint32_t)acc << 1), m, kr, rs) != vww_mbqm(acc, m, -rs) + zp; }
+            /* VWW_RQ_FAST_RELU: output zero point -128, saturated to int8, no sign correction with SMMLAR */
+            if (rs) {
+                int32_t want = vww_mbqm(acc, m, -rs) - 128, kr0 = -128 * (1 << rs) + (1 << (rs - 1));
+                want = want < -128 ? -128 : want > 127 ? 127 : want;
+                n++; bad += vww_sat8(vww_rq_relu2((int32_t)((uint32_t)acc << 1), m, kr0, rs)) != want;
+            }
         }
     printf("%ld %ld\n", bad, n);
     fflush(stdout);
@@ -228,16 +234,19 @@ def test_pad_add_and_strided_ops_bit_exact(pad_add):
     x = x[::3]
     assert ((N.NativeModel(data)(x) == N.tflm_outputs(data, x)).all())
 
-@pytest.mark.parametrize('mode', [0, 1])
+@pytest.mark.parametrize('mode', [0, 1, 2])
 def test_every_requantization_path_bit_exact(mlperf, monkeypatch, mode):
-    """The MLPerf model with every layer forced to TFLite's two-step form (0) or the clamped one-multiply form (1): the
-    host build and the Cortex-M4 SMLAD build (under Unicorn) still give tflite-micro's outputs"""
+    """The MLPerf model with every layer forced to TFLite's two-step form (0), the clamped one-multiply form (1) or the
+    saturated one with the sign correction (2; its ReLU layers take 3 otherwise): the host build and the Cortex-M4
+    SMLAD build (under Unicorn) still give tflite-micro's outputs, and the kernels carry only the modes used"""
     data, x = mlperf
     x = x[:6]
     orig = N.requant_mode
     monkeypatch.setattr(N, 'requant_mode', lambda q: min(orig(q), mode))
     import re   # the requant_t constants carry the forced mode (then the packed-lanes flag)
-    assert re.search(rf", {mode}, [01] }};", N.native_sources(data)['model.c'])
+    src = N.native_sources(data)
+    assert re.search(rf", {mode}, [01] }};", src['model.c'])
+    assert f"#define VWW_MODES {1 << mode:#x}" in src['vww_kernels.h']
     ref = N.tflm_outputs(data, x)
     ours = N.NativeModel(data)(x)
     assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} frames differ"
@@ -301,6 +310,36 @@ def test_first_layer_fast_path_takes_only_3x3_over_3_channels(shape, kernel):
     r = N.run_qemu(N.cross_build(data, x, 'cortex-m4-smlad'))
     assert (r['outputs'] == ref).all(), f"SMLAD build differs for a {kernel} filter over {shape[-1]} channels"
 
+def test_relu_mode_only_where_the_zero_point_is_minus_128(views, monkeypatch):
+    """Layers whose output zero point is -128 (a ReLU's range) requantize without the rounding's sign correction in
+    the SMLAD build (mode 3): a negative sum gives -128 either way. A linear 1x1 layer (zero point inside the range)
+    keeps it (mode 2). On 48 real frames the Cortex-M4 SMLAD build (QEMU) equals tflite-micro; giving the linear layer
+    mode 3 too makes frames differ, so the frames do reach the case the correction is for."""
+    import re, tf_keras
+    from vww_kit.profile import to_int8_tflite
+    t = N.TARGETS['cortex-m4-smlad']
+    for tool in (t['cc'], t['qemu'][0]):
+        if not shutil.which(tool): pytest.skip(f"{tool} is not installed: apt-get install {N.NEEDED_PACKAGES[tool]}")
+    tf_keras.utils.set_random_seed(4)
+    L = tf_keras.layers
+    inp = tf_keras.Input((96, 96, 3))
+    a = L.Conv2D(8, 3, strides=2, padding='same', activation='relu6')(inp)
+    a = L.DepthwiseConv2D(3, strides=2, padding='same', activation='relu6')(a)
+    b = L.Conv2D(16, 1)(a)                                      # linear
+    b = L.DepthwiseConv2D(3, strides=2, padding='same', activation='relu')(b)
+    m = tf_keras.Model(inp, L.Dense(2)(L.Flatten()(L.AveragePooling2D(12)(b))))
+    v, _ = views
+    data = to_int8_tflite(m, representative=v[:32].astype(np.float32)/255)
+    x = to_model_input(v[::12][:48], InputSpec.from_model(data))
+    modes = re.findall(r"q\d+ = \{ c\d+, (-?\d+), -?\d+, -?\d+, (\d)", N.native_sources(data)['model.c'])
+    assert ('-128', '3') in modes and any(zp != '-128' and mode == '2' for zp, mode in modes)
+    assert all((mode == '3') == (zp == '-128') for zp, mode in modes)
+    ref = N.tflm_outputs(data, x)
+    assert (N.run_qemu(N.cross_build(data, x, 'cortex-m4-smlad'))['outputs'] == ref).all()
+    orig = N.requant_mode
+    monkeypatch.setattr(N, 'requant_mode', lambda q: 3 if orig(q) == 2 else orig(q))
+    assert (N.run_qemu(N.cross_build(data, x, 'cortex-m4-smlad'))['outputs'] != ref).any()
+
 def test_memory_plan_is_sound_and_small(mlperf, pad_add):
     from vww_kit.profile import measure_arena
     for data, _ in (mlperf, pad_add):
@@ -318,6 +357,8 @@ def test_sources_are_strict_c99(mlperf, tmp_path):
     assert set(src) == {'model.h', 'model.c', 'vww_kernels.h', 'vww_kernels.c'}
     assert 'int vww_invoke(const int8_t *input, int8_t *output);' in src['model.h']
     assert '#include' in src['model.c'] and 'tensorflow' not in src['model.c'].lower()
+    # its ReLU layers requantize in mode 3, the classifier in mode 2: the kernels carry those two modes' loops only
+    assert '#define VWW_MODES 0xc' in src['vww_kernels.h'] and ', 3, 1 };' in src['model.c']
     N.write_sources(src, tmp_path)
     for f in ('model.c', 'vww_kernels.c'):
         subprocess.run(['gcc', '-std=c99', '-Wall', '-Wextra', '-pedantic', '-Werror', '-O2', '-c', str(tmp_path/f),

@@ -207,6 +207,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'vww_kit.native._int8_tensor': ('native.html#_int8_tensor', 'vww_kit/native.py'),
                                 'vww_kit.native._layer': ('native.html#_layer', 'vww_kit/native.py'),
                                 'vww_kit.native._min_read': ('native.html#_min_read', 'vww_kit/native.py'),
+                                'vww_kit.native._modes': ('native.html#_modes', 'vww_kit/native.py'),
                                 'vww_kit.native._need': ('native.html#_need', 'vww_kit/native.py'),
                                 'vww_kit.native._op_options': ('native.html#_op_options', 'vww_kit/native.py'),
                                 'vww_kit.native._pad4': ('native.html#_pad4', 'vww_kit/native.py'),

@@ -458,12 +458,14 @@ def _arr(ctype, name, values, aligned=False, per_line=20)->str:
 
 def requant_mode(q:dict # The requantization of a layer (`model_layers`' L['q'])
                 )->int:
-    "0: TFLite's double rounding; 1: the one-multiply form (every shift rounds right by at least one bit, sums within 30 bits); 2: that, clamped to all of int8"
+    "0: TFLite's double rounding; 1: the one-multiply form (every shift rounds right by at least one bit, sums within 30 bits); 2: that, clamped to all of int8; 3: that, with output zero point -128 (no sign correction)"
     live = ~np.asarray(q.get('zero_w', np.zeros(len(q['shift']), bool)))   # constant channels are folded apart (_q)
     shift, m = np.asarray(q['shift'], np.int64)[live], np.asarray(q['mult'], np.int64)[live]
     if not ((shift <= -1).all() and (shift >= -22).all() and (m >= 1 << 30).all() and q.get('acc_bound', 1 << 31) < 1 << 30):
         return 0
-    return 2 if (q['act_min'], q['act_max']) == (-128, 127) else 1
+    if (q['act_min'], q['act_max']) != (-128, 127): return 1
+    # a ReLU's output range: negative sums give -128 whatever their rounding (vww_rq_relu2 in vww_kernels.h)
+    return 3 if q['out_zp'] == -128 else 2
 
 def _q(i, q)->str:
     "The per-channel constants and requantization of layer i"
@@ -482,6 +484,12 @@ def _q(i, q)->str:
     return (f"static const vww_chan_t c{i}[{len(rows)}] = {{\n{body}\n}};\n"
             f"static const vww_requant_t q{i} = {{ c{i}, {q['out_zp']}, {q['act_min']}, {q['act_max']}, {mode}, "
             f"{q.get('lanes', 0)} }};\n")
+
+def _modes(layers)->int:
+    "The requantization modes the layers use, a bit each (VWW_MODES: the kernels of the others are left out)"
+    qs = [P['q'] for L in layers if L['kernel'] in ('conv', 'pointwise', 'depthwise', 'expand_dw')
+          for P in ([L['pw'], L] if L['kernel'] == 'expand_dw' else [L])]
+    return sum(1 << m for m in {requant_mode(q) for q in qs})
 
 def _call(L, off, scratch)->tuple:
     "(constants, call) of one layer"
@@ -606,7 +614,12 @@ int vww_invoke(const int8_t *input, int8_t *output)
     return 0;
 }}
 '''
-    return {**kernel_sources(), 'model.h': header, 'model.c': source}
+    kernels = kernel_sources()
+    default = '#define VWW_MODES 0xf\n'
+    assert kernels['vww_kernels.h'].count(default) == 1
+    kernels['vww_kernels.h'] = kernels['vww_kernels.h'].replace(
+        default, f"#define VWW_MODES {_modes(layers):#x}   /* the modes of {name} */\n")
+    return {**kernels, 'model.h': header, 'model.c': source}
 
 # %% ../nbs/75_native.ipynb #cbeac9be
 def write_sources(sources:dict, folder)->Path:

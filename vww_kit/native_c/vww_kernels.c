@@ -3,7 +3,8 @@
 #include "vww_kernels.h"
 
 #if defined(__GNUC__)
-#define VWW_NOINLINE __attribute__((noinline))  /* keeps the hot loops' registers to themselves */
+/* noinline keeps the hot loops' registers to themselves; unused: the loops of modes a model lacks are left out */
+#define VWW_NOINLINE __attribute__((noinline, unused))
 #else
 #define VWW_NOINLINE
 #endif
@@ -14,6 +15,15 @@
 #else
 #define VWW_HOT VWW_NOINLINE
 #endif
+
+/* The hot loops come in one function per requantization mode; the one for mode m, naming only the functions of
+ * the modes built (VWW_MODES: the others are left out of the build). The generated model holds no other mode. */
+#define VWW_PICK(m, relu, sat, fast, general)                                                       \
+    ((m) == VWW_RQ_FAST_RELU && VWW_HAS_MODE(VWW_RQ_FAST_RELU) ? (relu) :                           \
+     (m) == VWW_RQ_FAST_SAT && VWW_HAS_MODE(VWW_RQ_FAST_SAT) ? (sat) :                              \
+     (m) == VWW_RQ_FAST && VWW_HAS_MODE(VWW_RQ_FAST) ? (fast) :                                     \
+     VWW_HAS_MODE(VWW_RQ_GENERAL) ? (general) : VWW_HAS_MODE(VWW_RQ_FAST_RELU) ? (relu) :          \
+     VWW_HAS_MODE(VWW_RQ_FAST_SAT) ? (sat) : (fast))
 
 /* Matrix products use one layout for patches and weights, built so that the SMLAD path needs no shuffling:
  * the reduction axis goes in groups of 4 (k, k+1, k+2, k+3) split into two pairs (k, k+2) and (k+1, k+3), the
@@ -68,11 +78,11 @@ static inline int32_t vww_smlad3(uint32_t a, uint32_t b, int32_t acc)
             o3[c] = vww_clamp(vww_mbqm(s3, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                \
         } else {                                                                                    \
             int32_t m = k->mult, kr = k->kr, rs = k->rs;                                            \
-            if (mode == VWW_RQ_FAST_SAT) {                                                          \
-                o0[c] = vww_sat8(vww_rq_fast2(s0, m, kr, rs));                                      \
-                o1[c] = vww_sat8(vww_rq_fast2(s1, m, kr, rs));                                      \
-                o2[c] = vww_sat8(vww_rq_fast2(s2, m, kr, rs));                                      \
-                o3[c] = vww_sat8(vww_rq_fast2(s3, m, kr, rs));                                      \
+            if (VWW_SAT_MODE(mode)) {                                                               \
+                o0[c] = vww_sat8(VWW_RQ_FAST2(mode, s0, m, kr, rs));                                \
+                o1[c] = vww_sat8(VWW_RQ_FAST2(mode, s1, m, kr, rs));                                \
+                o2[c] = vww_sat8(VWW_RQ_FAST2(mode, s2, m, kr, rs));                                \
+                o3[c] = vww_sat8(VWW_RQ_FAST2(mode, s3, m, kr, rs));                                \
             } else {                                                                                \
                 o0[c] = vww_clamp(vww_rq_fast2(s0, m, kr, rs), Q.act_min, Q.act_max);               \
                 o1[c] = vww_clamp(vww_rq_fast2(s1, m, kr, rs), Q.act_min, Q.act_max);               \
@@ -110,9 +120,11 @@ static inline uint32_t vww_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)
             v3 = vww_clamp(vww_mbqm(s3, m, sh) + Q.out_zp, Q.act_min, Q.act_max);                   \
         } else {                                                                                    \
             int32_t m = k->mult, kr = k->kr, rs = k->rs;                                            \
-            if (mode == VWW_RQ_FAST_SAT) {                                                          \
-                v0 = vww_sat8_32(vww_rq_fast2(s0, m, kr, rs)); v1 = vww_sat8_32(vww_rq_fast2(s1, m, kr, rs)); \
-                v2 = vww_sat8_32(vww_rq_fast2(s2, m, kr, rs)); v3 = vww_sat8_32(vww_rq_fast2(s3, m, kr, rs)); \
+            if (VWW_SAT_MODE(mode)) {                                                               \
+                v0 = vww_sat8_32(VWW_RQ_FAST2(mode, s0, m, kr, rs));                                \
+                v1 = vww_sat8_32(VWW_RQ_FAST2(mode, s1, m, kr, rs));                                \
+                v2 = vww_sat8_32(VWW_RQ_FAST2(mode, s2, m, kr, rs));                                \
+                v3 = vww_sat8_32(VWW_RQ_FAST2(mode, s3, m, kr, rs));                                \
             } else {                                                                                \
                 v0 = vww_clamp(vww_rq_fast2(s0, m, kr, rs), Q.act_min, Q.act_max);                  \
                 v1 = vww_clamp(vww_rq_fast2(s1, m, kr, rs), Q.act_min, Q.act_max);                  \
@@ -267,6 +279,9 @@ static VWW_HOT void vww_matmul_planar_fast(const int16_t *P, const int8_t *w, in
 static VWW_HOT void vww_matmul_planar_sat(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
                                           int8_t *o, int cs, int out_c)
 { vww_matmul_planar_body(P, w, kp, q, o, cs, out_c, VWW_RQ_FAST_SAT); }
+static VWW_HOT void vww_matmul_planar_relu(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                                           int8_t *o, int cs, int out_c)
+{ vww_matmul_planar_body(P, w, kp, q, o, cs, out_c, VWW_RQ_FAST_RELU); }
 /* every pair of channels; an odd out_c's last pair stores its first channel only */
 static inline __attribute__((always_inline))
 void vww_matmul_body(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
@@ -291,6 +306,9 @@ static VWW_HOT void vww_matmul_fast(const int16_t *P, const int8_t *w, int kp, c
 static VWW_HOT void vww_matmul_sat(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
                                         int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, int out_c)
 { vww_matmul_body(P, w, kp, q, o0, o1, o2, o3, out_c, VWW_RQ_FAST_SAT); }
+static VWW_HOT void vww_matmul_relu(const int16_t *P, const int8_t *w, int kp, const vww_requant_t *q,
+                                    int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, int out_c)
+{ vww_matmul_body(P, w, kp, q, o0, o1, o2, o3, out_c, VWW_RQ_FAST_RELU); }
 
 #ifdef VWW_LANES
 /* every pair of channels from a packed patch; planar: channel c's four values at o0 + c * cs */
@@ -309,9 +327,11 @@ static VWW_HOT void name(const int32_t *P, const int8_t *w, int kp, const vww_re
 VWW_LANES_FN(vww_lanes_general, VWW_RQ_GENERAL, 0)
 VWW_LANES_FN(vww_lanes_fast, VWW_RQ_FAST, 0)
 VWW_LANES_FN(vww_lanes_sat, VWW_RQ_FAST_SAT, 0)
+VWW_LANES_FN(vww_lanes_relu, VWW_RQ_FAST_RELU, 0)
 VWW_LANES_FN(vww_lanes_planar_general, VWW_RQ_GENERAL, 1)
 VWW_LANES_FN(vww_lanes_planar_fast, VWW_RQ_FAST, 1)
 VWW_LANES_FN(vww_lanes_planar_sat, VWW_RQ_FAST_SAT, 1)
+VWW_LANES_FN(vww_lanes_planar_relu, VWW_RQ_FAST_RELU, 1)
 /* Four pixels' inputs x0..x3 (n values each): all their outputs. o0..o3 the four pixels' outputs (HWC), or with
  * planar, o0 channel 0's four values and cs the distance between channels */
 static void vww_lanes4(const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *x3, int n, int kp,
@@ -321,8 +341,8 @@ static void vww_lanes4(const int8_t *x0, const int8_t *x1, const int8_t *x2, con
     vww_patch4_lanes(x0, x1, x2, x3, n, kp, L);
     void (*f)(const int32_t *, const int8_t *, int, const vww_requant_t *, int8_t *, int8_t *, int8_t *, int8_t *,
               int, int);
-    if (planar) f = q->mode == VWW_RQ_FAST_SAT ? vww_lanes_planar_sat : q->mode == VWW_RQ_FAST ? vww_lanes_planar_fast : vww_lanes_planar_general;
-    else f = q->mode == VWW_RQ_FAST_SAT ? vww_lanes_sat : q->mode == VWW_RQ_FAST ? vww_lanes_fast : vww_lanes_general;
+    if (planar) f = VWW_PICK(q->mode, vww_lanes_planar_relu, vww_lanes_planar_sat, vww_lanes_planar_fast, vww_lanes_planar_general);
+    else f = VWW_PICK(q->mode, vww_lanes_relu, vww_lanes_sat, vww_lanes_fast, vww_lanes_general);
     f(L, w, kp, q, o0, o1, o2, o3, out_c, cs);
 }
 #endif
@@ -334,9 +354,7 @@ static void vww_matmul(const int16_t *P, const int8_t *w, int kp, const vww_requ
     int8_t *o1 = o + (n > 1 ? stride : 0), *o2 = o + (n > 2 ? 2 * stride : 0), *o3 = o + (n > 3 ? 3 * stride : 0);
     if (n == 2) o2 = o3 = o1;
     if (n == 3) o3 = o2;
-    if (q->mode == VWW_RQ_FAST_SAT) vww_matmul_sat(P, w, kp, q, o, o1, o2, o3, out_c);
-    else if (q->mode == VWW_RQ_FAST) vww_matmul_fast(P, w, kp, q, o, o1, o2, o3, out_c);
-    else vww_matmul_general(P, w, kp, q, o, o1, o2, o3, out_c);
+    VWW_PICK(q->mode, vww_matmul_relu, vww_matmul_sat, vww_matmul_fast, vww_matmul_general)(P, w, kp, q, o, o1, o2, o3, out_c);
 }
 
 /* Slot t of the four-pixel patch P from n int8 values x (then zeros up to kp), times 2^db (db = 1: the fast modes'
@@ -477,7 +495,7 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
     const int8_t zp = (int8_t)(-in_off);
     int8_t *rows = (int8_t *)(scratch + 4 * kp);
     const int stem = VWW_STEM_MAX_C > 0 && kh == 3 && kw == 3 && in_c == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && dil_w == 1 &&
-                     out_c <= VWW_STEM_MAX_C && (q->mode == VWW_RQ_FAST || q->mode == VWW_RQ_FAST_SAT);
+                     out_c <= VWW_STEM_MAX_C && q->mode != VWW_RQ_GENERAL;
     for (int j = 0; j < n; j += 4) {
         int cnt = n - j < 4 ? n - j : 4;
         int oy = j / out_w, ox = j % out_w;
@@ -635,9 +653,8 @@ static void vww_pointwise_planar_s8(const int8_t *in, int pixels, int in_c, cons
 #endif
     for (int j = 0; j < pixels; j += 4) {
         vww_patch4(in + j * in_c, in_c, in_c, kp, scratch, db);
-        if (q->mode == VWW_RQ_FAST_SAT) vww_matmul_planar_sat(scratch, w, kp, q, out + j, cs, out_c);
-        else if (q->mode == VWW_RQ_FAST) vww_matmul_planar_fast(scratch, w, kp, q, out + j, cs, out_c);
-        else vww_matmul_planar_general(scratch, w, kp, q, out + j, cs, out_c);
+        VWW_PICK(q->mode, vww_matmul_planar_relu, vww_matmul_planar_sat, vww_matmul_planar_fast,
+                 vww_matmul_planar_general)(scratch, w, kp, q, out + j, cs, out_c);
     }
 }
 
@@ -682,8 +699,8 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
 #if defined(__GNUC__)
     __asm__("" : "+r"(acc2));   /* else GCC takes the sign from bit 30 of acc (SBFX), a third instruction */
 #endif
-    int32_t y = vww_rq_fast2(acc2, m, kr, rs);
-    return mode == VWW_RQ_FAST_SAT ? vww_sat8(y) : vww_clamp(y, Q->act_min, Q->act_max);
+    int32_t y = VWW_RQ_FAST2(mode, acc2, m, kr, rs);
+    return VWW_SAT_MODE(mode) ? vww_sat8(y) : vww_clamp(y, Q->act_min, Q->act_max);
 }
 #define VWW_RQ1(acc) vww_rq1(acc, rq_m, rq_kr, rq_nm, rq_rs, rq_sh, &Q, mode)
 
@@ -740,7 +757,12 @@ static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int8_t *w, const
         p += rstep;
         VWW_ST_TAP(18, 0) VWW_ST_ROW(18)
         /* the mode is tested per pair of channels (one copy of the products: flash) */
-        if (Q.mode == VWW_RQ_FAST_SAT) {
+        if (VWW_HAS_MODE(VWW_RQ_FAST_RELU) && Q.mode == VWW_RQ_FAST_RELU) {
+            const int mode = VWW_RQ_FAST_RELU;
+            const vww_chan_t *k = Q.ch + co, *k1 = k + 1;
+            { VWW_RQ_LOCALS(k); o[0] = VWW_RQ1(a00); o[out_c] = VWW_RQ1(a10); o[2 * out_c] = VWW_RQ1(a20); o[3 * out_c] = VWW_RQ1(a30); }
+            { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
+        } else if (VWW_HAS_MODE(VWW_RQ_FAST_SAT) && Q.mode == VWW_RQ_FAST_SAT) {
             const int mode = VWW_RQ_FAST_SAT;
             const vww_chan_t *k = Q.ch + co, *k1 = k + 1;
             { VWW_RQ_LOCALS(k); o[0] = VWW_RQ1(a00); o[out_c] = VWW_RQ1(a10); o[2 * out_c] = VWW_RQ1(a20); o[3 * out_c] = VWW_RQ1(a30); }
@@ -903,9 +925,11 @@ static VWW_HOT void name(const int8_t *rp0, const int8_t *rp1, const int8_t *rp2
 VWW_DW_ROW_FN(vww_dw3x3_s1_general, 1, VWW_RQ_GENERAL)
 VWW_DW_ROW_FN(vww_dw3x3_s1_fast, 1, VWW_RQ_FAST)
 VWW_DW_ROW_FN(vww_dw3x3_s1_sat, 1, VWW_RQ_FAST_SAT)
+VWW_DW_ROW_FN(vww_dw3x3_s1_relu, 1, VWW_RQ_FAST_RELU)
 VWW_DW_ROW_FN(vww_dw3x3_s2_general, 2, VWW_RQ_GENERAL)
 VWW_DW_ROW_FN(vww_dw3x3_s2_fast, 2, VWW_RQ_FAST)
 VWW_DW_ROW_FN(vww_dw3x3_s2_sat, 2, VWW_RQ_FAST_SAT)
+VWW_DW_ROW_FN(vww_dw3x3_s2_relu, 2, VWW_RQ_FAST_RELU)
 
 void vww_depthwise_s8(const int8_t *in, int in_h, int in_w, int in_c,
                       const int8_t *w, int kh, int kw, int depth_mult,
@@ -971,8 +995,8 @@ void vww_expand_depthwise_s8(const int8_t *in, const vww_expand_t *ex, int in_h,
         if (fast) {
             void (*f)(const int8_t *, const int8_t *, const int8_t *, int, int, const int8_t *, const vww_requant_t *,
                       int8_t *, int, int);
-            if (stride_w == 1) f = Q.mode == VWW_RQ_FAST_SAT ? vww_dw3x3_s1_sat : Q.mode == VWW_RQ_FAST ? vww_dw3x3_s1_fast : vww_dw3x3_s1_general;
-            else f = Q.mode == VWW_RQ_FAST_SAT ? vww_dw3x3_s2_sat : Q.mode == VWW_RQ_FAST ? vww_dw3x3_s2_fast : vww_dw3x3_s2_general;
+            if (stride_w == 1) f = VWW_PICK(Q.mode, vww_dw3x3_s1_relu, vww_dw3x3_s1_sat, vww_dw3x3_s1_fast, vww_dw3x3_s1_general);
+            else f = VWW_PICK(Q.mode, vww_dw3x3_s2_relu, vww_dw3x3_s2_sat, vww_dw3x3_s2_fast, vww_dw3x3_s2_general);
             f(rp[0], rp[1], rp[2], C, wp, w, q, orow, out_w, out_c);
             continue;
         }

@@ -27,14 +27,22 @@ typedef struct {
 } vww_chan_t;
 
 /* Requantization of one op's int32 sums to int8 */
-enum { VWW_RQ_GENERAL = 0, VWW_RQ_FAST = 1, VWW_RQ_FAST_SAT = 2 };
+enum { VWW_RQ_GENERAL = 0, VWW_RQ_FAST = 1, VWW_RQ_FAST_SAT = 2, VWW_RQ_FAST_RELU = 3 };
+/* The modes the kernels are built for, a bit each: native_sources writes its model's here, so that the hot loops
+ * of the other modes are left out of the build (flash). All four by default. */
+#ifndef VWW_MODES
+#define VWW_MODES 0xf
+#endif
+#define VWW_HAS_MODE(m) ((VWW_MODES >> (m)) & 1)
 typedef struct {
     const vww_chan_t *ch;
     int32_t out_zp, act_min, act_max;
     int32_t mode;    /* VWW_RQ_GENERAL; VWW_RQ_FAST: every channel rounds right by at least one bit (shift <= -1, so
                       * nm == -1) and every sum fits in 30 bits, so the one-multiply form applies (vww_rq_fast2);
                       * VWW_RQ_FAST_SAT: that, and the activation range is all of int8 (act_min -128, act_max 127),
-                      * so the clamp is a plain saturation */
+                      * so the clamp is a plain saturation; VWW_RQ_FAST_RELU: that, and the output zero point
+                      * is -128 (a ReLU's range): a negative sum gives -128 with or without the rounding's sign
+                      * correction, which the hot loops then leave out (vww_rq_relu2) */
     int32_t lanes;   /* 1 where every channel's 128 * sum |w| < 2^22: two sums fit one 64-bit accumulator (VWW_LANES) */
 } vww_requant_t;
 
@@ -94,6 +102,28 @@ static inline int32_t vww_rq_fast2(int32_t acc2, int32_t m, int32_t kr, int rs)
 #endif
     return y >> rs;
 }
+
+/* vww_rq_fast2 without the sign correction: equal to it for every acc2 >= 0. For acc2 < 0 both are at most out_zp
+ * (2 acc m <= -2^31, as m >= 2^30, so the rounding terms, 2^(31+rs) + 2^31, leave the numerator below 2^(32+rs)),
+ * so where out_zp is -128 and the result is saturated to int8 both give -128 (VWW_RQ_FAST_RELU). SMMLAR then takes
+ * kr as it is: one add less. Portable C keeps the correction: there it costs nothing, the add taking the place of
+ * the copy of kr that the 64-bit multiply-accumulate (which overwrites its accumulator) needs anyway. */
+static inline int32_t vww_rq_relu2(int32_t acc2, int32_t m, int32_t kr, int rs)
+{
+#ifdef VWW_USE_SMLAD
+    int32_t y;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(y) : "r"(acc2), "r"(m), "r"(kr));
+    return y >> rs;
+#else
+    return vww_rq_fast2(acc2, m, kr, rs);
+#endif
+}
+
+/* The fast modes' requantization of a doubled sum, before the clamp */
+#define VWW_RQ_FAST2(mode, acc2, m, kr, rs) \
+    ((mode) == VWW_RQ_FAST_RELU ? vww_rq_relu2(acc2, m, kr, rs) : vww_rq_fast2(acc2, m, kr, rs))
+/* The modes whose clamp is a plain saturation to int8 */
+#define VWW_SAT_MODE(mode) ((mode) == VWW_RQ_FAST_SAT || (mode) == VWW_RQ_FAST_RELU)
 
 static inline int8_t vww_clamp(int32_t v, int32_t lo, int32_t hi)
 {
