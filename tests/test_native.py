@@ -310,6 +310,35 @@ def test_first_layer_fast_path_takes_only_3x3_over_3_channels(shape, kernel):
     r = N.run_qemu(N.cross_build(data, x, 'cortex-m4-smlad'))
     assert (r['outputs'] == ref).all(), f"SMLAD build differs for a {kernel} filter over {shape[-1]} channels"
 
+@pytest.mark.parametrize('out_c', [1, 2, 3, 5, 8])
+def test_first_layer_packed_weights_every_channel_count(views, out_c):
+    """Portable C runs the usual first layer (3x3 over 3 channels, stride 2) straight from the input: pairs of
+    channels through one 64-bit sum per pixel times the packed weight w_0 + 2^23 w_1, the last three of an odd count
+    two pixels at a time, a single channel alone. Every case against tflite-micro on the host (which takes the packed
+    path) for 24 real frames and the extreme inputs (all -128, all 127, a checkerboard of both), with the 'same'
+    padding's border groups; and the Cortex-M4 portable build (QEMU) on two frames."""
+    import tf_keras
+    from vww_kit.profile import to_int8_tflite
+    tf_keras.utils.set_random_seed(5)
+    L = tf_keras.layers
+    inp = tf_keras.Input((96, 96, 3))
+    a = L.Conv2D(out_c, 3, strides=2, padding='same', activation='relu6')(inp)
+    m = tf_keras.Model(inp, L.Dense(2)(L.Flatten()(L.AveragePooling2D(8)(a))))
+    v, _ = views
+    data = to_int8_tflite(m, representative=v[:32].astype(np.float32)/255)
+    first = N.model_layers(data)['layers'][0]
+    assert first['kernel'] == 'conv' and first['kp'] == 28 and first['out_shape'][-1] == out_c
+    x = to_model_input(v[::25][:24], InputSpec.from_model(data))
+    board = np.indices((96, 96)).sum(0)[..., None] % 2
+    x = np.concatenate([x, np.full((1,) + x.shape[1:], -128, np.int8), np.full((1,) + x.shape[1:], 127, np.int8),
+                        np.broadcast_to(np.where(board, 127, -128), (1, 96, 96, 3)).astype(np.int8)])
+    ref = N.tflm_outputs(data, x)
+    ours = N.NativeModel(data)(x)
+    assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} inputs differ"
+    t = N.TARGETS['cortex-m4']
+    if shutil.which(t['cc']) and shutil.which(t['qemu'][0]):
+        assert (N.run_qemu(N.cross_build(data, x[:2], 'cortex-m4'))['outputs'] == ref[:2]).all()
+
 def test_relu_mode_only_where_the_zero_point_is_minus_128(views, monkeypatch):
     """Layers whose output zero point is -128 (a ReLU's range) requantize without the rounding's sign correction in
     the SMLAD build (mode 3): a negative sum gives -128 either way. A linear 1x1 layer (zero point inside the range)

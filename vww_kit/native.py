@@ -188,7 +188,12 @@ def _layer(g, i, op)->dict:
             # the filter's overhang reads the input zero point, so the input offset goes into the bias here too
             wr = w.reshape(Co, kh*kw*Ci).astype(np.int64)
             wl, kp = pair_layout(w.reshape(Co, kh*kw*Ci))
-            L.update(kernel='conv', kp=kp, weights=wl, scratch=12*kp)
+            scratch = 12*kp
+            if (kh, kw, Ci, sw, dh, dw) == (3, 3, 3, 2, 1, 1) and Co <= 84:
+                # vww_conv_s8's direct first-layer path (portable C) also keeps 27 packed words a channel pair
+                # there, after 4 Co output bytes and 81 border bytes (VWW_STEM_PW in vww_kernels.c)
+                scratch = max(scratch, _pad4(4*Co + 81) + 108*((Co + 1)//2))
+            L.update(kernel='conv', kp=kp, weights=wl, scratch=scratch)
             q['bias'] = q['bias'] + in_off*wr.sum(1)
             _even(q)
         _bound(q, w.reshape(-1, Co).T if name == 'DEPTHWISE_CONV_2D' else w.reshape(Co, -1))

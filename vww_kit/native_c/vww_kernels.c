@@ -482,7 +482,12 @@ static inline void vww_copy_3x9(int8_t *d, const int8_t *s, int rstep)
 #else
 #define VWW_STEM_MAX_C 84   /* four pixels' outputs fit the scratch (12 kp bytes) */
 #endif
-static void vww_stem4(const int8_t *s, int rstep, const int8_t *w, const vww_requant_t *q, int8_t *o, int out_c);
+static void vww_stem4(const int8_t *s, int rstep, const int32_t *pw, const int8_t *w, const vww_requant_t *q, int8_t *o,
+                      int out_c);
+#define VWW_PW(k) (8 * ((k) >> 2) + 4 * ((k) & 1) + 2 * (((k) >> 1) & 1))
+/* The packed weights of the portable first layer (VWW_LANES): at this byte offset of the scratch, 27 words a pair of
+ * channels (108 bytes), after the four outputs (4 out_c bytes) and the border rows (81 bytes) */
+#define VWW_STEM_PW(out_c) ((4 * (out_c) + 81 + 3) & ~3)
 
 void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                  const int8_t *w, int kh, int kw, int kp,
@@ -496,11 +501,24 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
     int8_t *rows = (int8_t *)(scratch + 4 * kp);
     const int stem = VWW_STEM_MAX_C > 0 && kh == 3 && kw == 3 && in_c == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && dil_w == 1 &&
                      out_c <= VWW_STEM_MAX_C && q->mode != VWW_RQ_GENERAL;
+    /* portable C: each pair's 27 weights as w_0 + 2^23 w_1 in the scratch, one product feeding both channels' sums
+     * (vww_stem4); built before the first group that needs them and again after a group through the patches
+     * (which use the same scratch: a group that spans two rows of outputs) */
+    int32_t *pw = 0, pw_ok = 0;
+#ifdef VWW_LANES
+    if (stem) pw = (int32_t *)(void *)((int8_t *)scratch + VWW_STEM_PW(out_c));
+#endif
     for (int j = 0; j < n; j += 4) {
         int cnt = n - j < 4 ? n - j : 4;
         int oy = j / out_w, ox = j % out_w;
         if (stem && cnt == 4 && ox + 3 < out_w) {
             int iy0 = oy * stride_h - pad_t, ix0 = ox * 2 - pad_l;
+            if (pw && !pw_ok) {
+                for (int c = 0; c + 1 < out_c; c += 2)
+                    for (int k = 0; k < 27; k++)
+                        pw[27 * (c >> 1) + k] = w[28 * c + VWW_PW(k)] + w[28 * c + VWW_PW(k) + 1] * (1 << 23);
+                pw_ok = 1;
+            }
             if (iy0 >= 0 && iy0 + 3 <= in_h && ix0 >= 0 && ix0 + 9 <= in_w) {   /* all four filters inside */
                 const int8_t *s = in + (iy0 * in_w + ix0) * 3;
                 int8_t *o = out + j * out_c;
@@ -509,7 +527,7 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                 const int alias = (uintptr_t)o < (uintptr_t)(s + 2 * in_w * 3 + 27) &&
                                   (uintptr_t)s < (uintptr_t)(o + 4 * out_c);
                 int8_t *d = alias ? (int8_t *)scratch : o;
-                vww_stem4(s, in_w * 3, w, q, d, out_c);
+                vww_stem4(s, in_w * 3, pw, w, q, d, out_c);
                 if (alias) vww_copy_s8(o, (const int8_t *)scratch, 4 * out_c);
                 continue;
             }
@@ -527,7 +545,7 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                         else { r[0] = zp; r[1] = zp; r[2] = zp; }
                     }
                 }
-                vww_stem4(b, 27, w, q, out + j * out_c, out_c);
+                vww_stem4(b, 27, pw, w, q, out + j * out_c, out_c);
                 continue;
             }
         }
@@ -551,6 +569,7 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
             }
         }
 #endif
+        pw_ok = 0;
         for (int t = 0; t < cnt; t++, ox++) {
             if (ox == out_w) { ox = 0; oy++; }
             int iy0 = oy * stride_h - pad_t, ix0 = ox * stride_w - pad_l;
@@ -695,11 +714,21 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
 {
     if (mode == VWW_RQ_GENERAL) return vww_clamp(vww_mbqm(acc, m, sh) + Q->out_zp, Q->act_min, Q->act_max);
     (void)nm;   /* -1 in the fast modes */
+#ifdef VWW_USE_SMLAD
     int32_t acc2 = (int32_t)((uint32_t)acc << 1);
 #if defined(__GNUC__)
     __asm__("" : "+r"(acc2));   /* else GCC takes the sign from bit 30 of acc (SBFX), a third instruction */
 #endif
     int32_t y = VWW_RQ_FAST2(mode, acc2, m, kr, rs);
+#else
+    /* vww_rq_fast2 of 2 acc without doubling acc: the multiplier doubled instead, 2m - 2^32 as an int32 (m >= 2^30),
+     * whose product acc (2m - 2^32) = 2 acc m - 2^32 acc; acc added to the high word beforehand cancels the second
+     * term. The high word kr + acc (+ the sign correction, which ReLU outputs do without: vww_rq_relu2) fits in
+     * int32: |kr| < 2^29 and |acc| < 2^30 in the fast modes. */
+    const int32_t m2 = (int32_t)((uint32_t)m << 1);
+    const int32_t ra = kr + acc + (mode == VWW_RQ_FAST_RELU ? 0 : acc >> 31);
+    int32_t y = (int32_t)(((int64_t)(((uint64_t)(uint32_t)ra << 32) | 0x80000000u) + (int64_t)acc * m2) >> 32) >> rs;
+#endif
     return VWW_SAT_MODE(mode) ? vww_sat8(y) : vww_clamp(y, Q->act_min, Q->act_max);
 }
 #define VWW_RQ1(acc) vww_rq1(acc, rq_m, rq_kr, rq_nm, rq_rs, rq_sh, &Q, mode)
@@ -709,7 +738,6 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
  * bytes, a row apart, and neighbouring pixels' runs are 6 bytes apart, so every load has a constant offset. Pairs
  * of output channels: eight sums, each loaded weight used four times and each input value twice (the matrix
  * kernels' weight layout, W[8g + 4j + 2h + c] = w_c[4g + j + 2h]). The sums are not doubled: vww_rq1 does it. */
-#define VWW_PW(k) (8 * ((k) >> 2) + 4 * ((k) & 1) + 2 * (((k) >> 1) & 1))
 /* neighbouring pixels' taps overlap (tap j + 6 of one pixel is tap j of the next): hiding the pointer after each
  * tap keeps GCC from reusing those loads, which would need more registers than there are (spills) */
 #if defined(__GNUC__)
@@ -743,19 +771,78 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
 #define VWW_S1_ROW(k)                                                                               \
     VWW_S1_TAP((k) + 1, 1) VWW_S1_TAP((k) + 2, 2) VWW_S1_TAP((k) + 3, 3) VWW_S1_TAP((k) + 4, 4)     \
     VWW_S1_TAP((k) + 5, 5) VWW_S1_TAP((k) + 6, 6) VWW_S1_TAP((k) + 7, 7) VWW_S1_TAP((k) + 8, 8)
-static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int8_t *w, const vww_requant_t *q, int8_t *o, int out_c)
+#ifdef VWW_LANES
+/* Portable C with 64-bit multiply-accumulates: a pixel's two sums in one accumulator, started at 2^22 (as the
+ * matrix kernels' packed lanes), times the packed weight w_0 + 2^23 w_1. 27 taps keep each sum within
+ * 27 * 128 * 128 < 2^22, so the low 23 bits hold S_0 + 2^22 and the bits above S_1, exactly. */
+#define VWW_SL_TAP(k, off)                                                                          \
+    W = pw[k];                                                                                      \
+    x = p[off]; c0 += (int64_t)x * W; x = p[(off) + 6]; c1 += (int64_t)x * W;                       \
+    x = p[(off) + 12]; c2 += (int64_t)x * W; x = p[(off) + 18]; c3 += (int64_t)x * W;               \
+    VWW_OPAQUE(p)
+#define VWW_SL_ROW(k)                                                                               \
+    VWW_SL_TAP((k), 0) VWW_SL_TAP((k) + 1, 1) VWW_SL_TAP((k) + 2, 2) VWW_SL_TAP((k) + 3, 3)         \
+    VWW_SL_TAP((k) + 4, 4) VWW_SL_TAP((k) + 5, 5) VWW_SL_TAP((k) + 6, 6) VWW_SL_TAP((k) + 7, 7)     \
+    VWW_SL_TAP((k) + 8, 8)
+/* the last three channels of an odd count: the pair's packed sums and the third channel's plain one, two pixels at
+ * a time (six sums: one load of an input feeds three channels) */
+#define VWW_SF_TAP(k, off)                                                                          \
+    W = pw[k]; u = v[VWW_PW(k)];                                                                    \
+    x = p[off]; c0 += (int64_t)x * W; e0 += x * u;                                                  \
+    x = p[(off) + 6]; c1 += (int64_t)x * W; e1 += x * u;                                            \
+    VWW_OPAQUE(p)
+#define VWW_SF_ROW(k)                                                                               \
+    VWW_SF_TAP((k), 0) VWW_SF_TAP((k) + 1, 1) VWW_SF_TAP((k) + 2, 2) VWW_SF_TAP((k) + 3, 3)         \
+    VWW_SF_TAP((k) + 4, 4) VWW_SF_TAP((k) + 5, 5) VWW_SF_TAP((k) + 6, 6) VWW_SF_TAP((k) + 7, 7)     \
+    VWW_SF_TAP((k) + 8, 8)
+#define VWW_SF_STORE(m)                                                                             \
+    {                                                                                               \
+        const int mode = (m);                                                                       \
+        { VWW_RQ_LOCALS(Q.ch + co); d[0] = VWW_RQ1(a00); d[out_c] = VWW_RQ1(a10); }                 \
+        { VWW_RQ_LOCALS(Q.ch + co + 1); d[1] = VWW_RQ1(a01); d[out_c + 1] = VWW_RQ1(a11); }         \
+        { VWW_RQ_LOCALS(Q.ch + co + 2); d[2] = VWW_RQ1(e0); d[out_c + 2] = VWW_RQ1(e1); }           \
+    }
+#define VWW_STEM_FUSE3 1
+#else
+#define VWW_STEM_FUSE3 0
+#endif
+static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int32_t *pw, const int8_t *w, const vww_requant_t *q,
+                              int8_t *o, int out_c)
 {
     const vww_requant_t Q = *q;
     int co = 0;
-    for (; co + 1 < out_c; co += 2, w += 56, o += 2) {
-        const int8_t *v = w, *p = s;
+    (void)pw;
+    for (; co + 1 < out_c && !(VWW_STEM_FUSE3 && out_c - co == 3); co += 2, w += 56, o += 2) {
+        const int8_t *p = s;
         const int32_t b0 = Q.ch[co].bias, b1 = Q.ch[co + 1].bias;
-        int32_t a00, a01, a10, a11, a20, a21, a30, a31, wa, wb, x;
-        VWW_ST_TAP0(0, 0) VWW_ST_ROW(0)
-        p += rstep;
-        VWW_ST_TAP(9, 0) VWW_ST_ROW(9)
-        p += rstep;
-        VWW_ST_TAP(18, 0) VWW_ST_ROW(18)
+        int32_t a00, a01, a10, a11, a20, a21, a30, a31;
+#ifdef VWW_LANES
+        {
+            int64_t c0 = VWW_LANE0, c1 = VWW_LANE0, c2 = VWW_LANE0, c3 = VWW_LANE0;
+            int32_t W, x;
+            VWW_SL_ROW(0)
+            p += rstep;
+            VWW_SL_ROW(9)
+            p += rstep;
+            VWW_SL_ROW(18)
+            pw += 27;
+            const uint32_t l0 = (uint32_t)b0 - (uint32_t)VWW_LANE0;   /* unsigned: see vww_matmul_pair_lanes */
+            a00 = (int32_t)(((uint32_t)c0 & 0x7fffffu) + l0); a01 = (int32_t)(c0 >> 23) + b1;
+            a10 = (int32_t)(((uint32_t)c1 & 0x7fffffu) + l0); a11 = (int32_t)(c1 >> 23) + b1;
+            a20 = (int32_t)(((uint32_t)c2 & 0x7fffffu) + l0); a21 = (int32_t)(c2 >> 23) + b1;
+            a30 = (int32_t)(((uint32_t)c3 & 0x7fffffu) + l0); a31 = (int32_t)(c3 >> 23) + b1;
+        }
+#else
+        {
+            const int8_t *v = w;
+            int32_t wa, wb, x;
+            VWW_ST_TAP0(0, 0) VWW_ST_ROW(0)
+            p += rstep;
+            VWW_ST_TAP(9, 0) VWW_ST_ROW(9)
+            p += rstep;
+            VWW_ST_TAP(18, 0) VWW_ST_ROW(18)
+        }
+#endif
         /* the mode is tested per pair of channels (one copy of the products: flash) */
         if (VWW_HAS_MODE(VWW_RQ_FAST_RELU) && Q.mode == VWW_RQ_FAST_RELU) {
             const int mode = VWW_RQ_FAST_RELU;
@@ -774,6 +861,30 @@ static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int8_t *w, const
             { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
         }
     }
+#ifdef VWW_LANES
+    if (out_c - co == 3) {
+        const int8_t *v = w + 56;   /* the third channel's weights: the first row of the next pair (the second is zeros) */
+        const int32_t b0 = Q.ch[co].bias, b1 = Q.ch[co + 1].bias, b2 = Q.ch[co + 2].bias;
+        const uint32_t l0 = (uint32_t)b0 - (uint32_t)VWW_LANE0;
+        for (int t = 0; t < 4; t += 2) {
+            const int8_t *p = s + 6 * t;
+            int64_t c0 = VWW_LANE0, c1 = VWW_LANE0;
+            int32_t e0 = b2, e1 = b2, W, u, x;
+            VWW_SF_ROW(0)
+            p += rstep;
+            VWW_SF_ROW(9)
+            p += rstep;
+            VWW_SF_ROW(18)
+            const int32_t a00 = (int32_t)(((uint32_t)c0 & 0x7fffffu) + l0), a01 = (int32_t)(c0 >> 23) + b1;
+            const int32_t a10 = (int32_t)(((uint32_t)c1 & 0x7fffffu) + l0), a11 = (int32_t)(c1 >> 23) + b1;
+            int8_t *d = o + t * out_c;
+            if (VWW_HAS_MODE(VWW_RQ_FAST_RELU) && Q.mode == VWW_RQ_FAST_RELU) VWW_SF_STORE(VWW_RQ_FAST_RELU)
+            else if (VWW_HAS_MODE(VWW_RQ_FAST_SAT) && Q.mode == VWW_RQ_FAST_SAT) VWW_SF_STORE(VWW_RQ_FAST_SAT)
+            else VWW_SF_STORE(VWW_RQ_FAST)
+        }
+        return;
+    }
+#endif
     if (co < out_c) {   /* an odd channel count: the last channel alone (its pair's second row of weights is zeros) */
         const int8_t *v = w, *p = s;
         const int32_t b0 = Q.ch[co].bias;

@@ -165,7 +165,9 @@ static inline int8_t vww_out(int32_t acc, const vww_requant_t *q, int c)
 /* CONV_2D, any kernel, stride, dilation and padding. w: pairs of output channels, each pair's two rows of
  * kp = kh*kw*in_c (rounded up to 4 with zeros) interleaved as vww_kernels.c describes; out_c rounded up to even.
  * The input offset is folded into the bias: the filter's overhang reads the input zero point -in_off.
- * scratch: 12*kp bytes (four int16 patches, then four int8 rows), 4-byte aligned. */
+ * scratch: 12*kp bytes (four int16 patches, then four int8 rows), 4-byte aligned; for a 3x3 filter over 3 channels
+ * with stride 2 (the usual first layer, up to 84 output channels), at least ((4*out_c + 81 + 3) & ~3) + 108 bytes
+ * a pair of output channels (packed weights of the portable path). */
 void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
                  const int8_t *w, int kh, int kw, int kp,
                  int stride_h, int stride_w, int dil_h, int dil_w, int pad_t, int pad_l, int32_t in_off,
