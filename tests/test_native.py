@@ -290,7 +290,8 @@ def test_packed_lanes_at_their_limit(in_c, fused):
 def test_first_layer_fast_path_takes_only_3x3_over_3_channels(shape, kernel):
     """The SMLAD build copies a 3x3 filter over 3 channels (27 taps = 3 rows of 9 bytes) straight into its patch rows.
     Filters with the same 27 taps in another shape (3x1 over 9 channels, 3x9 over 1) must take the general im2col
-    path: the SMLAD build on the Cortex-M4 (QEMU) gives tflite-micro's outputs for all three."""
+    path: the SMLAD build on the Cortex-M4 (QEMU) gives tflite-micro's outputs for all three. 8 output channels: up
+    to 6 the SMLAD build runs the direct first-layer kernel instead."""
     import tf_keras
     from vww_kit.profile import to_int8_tflite
     t = N.TARGETS['cortex-m4-smlad']
@@ -299,7 +300,7 @@ def test_first_layer_fast_path_takes_only_3x3_over_3_channels(shape, kernel):
     tf_keras.utils.set_random_seed(3)
     L = tf_keras.layers
     inp = tf_keras.Input(shape)
-    x = L.Conv2D(4, kernel, strides=2, padding='valid', activation='relu')(inp)
+    x = L.Conv2D(8, kernel, strides=2, padding='valid', activation='relu')(inp)
     m = tf_keras.Model(inp, L.Dense(2)(L.Flatten()(x)))
     rng = np.random.default_rng(1)
     data = to_int8_tflite(m, representative=rng.uniform(0, 1, (16,) + shape).astype(np.float32))
@@ -316,7 +317,7 @@ def test_first_layer_packed_weights_every_channel_count(views, out_c):
     channels through one 64-bit sum per pixel times the packed weight w_0 + 2^23 w_1, the last three of an odd count
     two pixels at a time, a single channel alone. Every case against tflite-micro on the host (which takes the packed
     path) for 24 real frames and the extreme inputs (all -128, all 127, a checkerboard of both), with the 'same'
-    padding's border groups; and the Cortex-M4 portable build (QEMU) on two frames."""
+    padding's border groups; and the Cortex-M4 builds, portable and SMLAD (QEMU), on two frames."""
     import tf_keras
     from vww_kit.profile import to_int8_tflite
     tf_keras.utils.set_random_seed(5)
@@ -336,8 +337,9 @@ def test_first_layer_packed_weights_every_channel_count(views, out_c):
     ours = N.NativeModel(data)(x)
     assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} inputs differ"
     t = N.TARGETS['cortex-m4']
-    if shutil.which(t['cc']) and shutil.which(t['qemu'][0]):
-        assert (N.run_qemu(N.cross_build(data, x[:2], 'cortex-m4'))['outputs'] == ref[:2]).all()
+    if shutil.which(t['cc']) and shutil.which(t['qemu'][0]):   # the SMLAD build takes this path up to 6 channels
+        for target in ('cortex-m4', 'cortex-m4-smlad'):
+            assert (N.run_qemu(N.cross_build(data, x[:2], target))['outputs'] == ref[:2]).all(), target
 
 def test_relu_mode_only_where_the_zero_point_is_minus_128(views, monkeypatch):
     """Layers whose output zero point is -128 (a ReLU's range) requantize without the rounding's sign correction in
@@ -388,6 +390,7 @@ def test_sources_are_strict_c99(mlperf, tmp_path):
     assert '#include' in src['model.c'] and 'tensorflow' not in src['model.c'].lower()
     # its ReLU layers requantize in mode 3, the classifier in mode 2: the kernels carry those two modes' loops only
     assert '#define VWW_MODES 0xc' in src['vww_kernels.h'] and ', 3, 1 };' in src['model.c']
+    assert '#define VWW_FIRST_LAYER_C 8' in src['vww_kernels.h']   # its first layer: 8 channels
     N.write_sources(src, tmp_path)
     for f in ('model.c', 'vww_kernels.c'):
         subprocess.run(['gcc', '-std=c99', '-Wall', '-Wextra', '-pedantic', '-Werror', '-O2', '-c', str(tmp_path/f),

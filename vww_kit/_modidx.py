@@ -202,6 +202,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'vww_kit.native._conv_padding': ('native.html#_conv_padding', 'vww_kit/native.py'),
                                 'vww_kit.native._elf_segments': ('native.html#_elf_segments', 'vww_kit/native.py'),
                                 'vww_kit.native._even': ('native.html#_even', 'vww_kit/native.py'),
+                                'vww_kit.native._first_layer': ('native.html#_first_layer', 'vww_kit/native.py'),
                                 'vww_kit.native._frames_h': ('native.html#_frames_h', 'vww_kit/native.py'),
                                 'vww_kit.native._fuse_expansions': ('native.html#_fuse_expansions', 'vww_kit/native.py'),
                                 'vww_kit.native._int8_tensor': ('native.html#_int8_tensor', 'vww_kit/native.py'),

@@ -154,6 +154,10 @@ def _bound(q, w):
     q['acc_bound'] = int(np.max((np.abs(q['bias'][:n]) + 128*w.sum(1))[live], initial=0))
     q['lanes'] = int(128*w.sum(1).max(initial=0) < 1 << 22)   # two sums can share a 64-bit accumulator (VWW_LANES)
 
+def _first_layer(L)->bool:
+    "A 3x3 convolution over 3 channels with stride 2 and no dilation: vww_conv_s8's direct first-layer path"
+    return L['in_shape'][-1] == 3 and tuple(L['k']) == (3, 3) and L['stride'][1] == 2 and tuple(L['dil']) == (1, 1)
+
 def _layer(g, i, op)->dict:
     T, name, o = g['tensors'], op['op'], op['options']
     src, dst = op['inputs'][0], op['outputs'][0]
@@ -189,7 +193,7 @@ def _layer(g, i, op)->dict:
             wr = w.reshape(Co, kh*kw*Ci).astype(np.int64)
             wl, kp = pair_layout(w.reshape(Co, kh*kw*Ci))
             scratch = 12*kp
-            if (kh, kw, Ci, sw, dh, dw) == (3, 3, 3, 2, 1, 1) and Co <= 84:
+            if _first_layer(dict(in_shape=(H, W, Ci), k=(kh, kw), stride=(sh, sw), dil=(dh, dw))) and Co <= 84:
                 # vww_conv_s8's direct first-layer path (portable C) also keeps 27 packed words a channel pair
                 # there, after 4 Co output bytes and 81 border bytes (VWW_STEM_PW in vww_kernels.c)
                 scratch = max(scratch, _pad4(4*Co + 81) + 108*((Co + 1)//2))
@@ -620,10 +624,11 @@ int vww_invoke(const int8_t *input, int8_t *output)
 }}
 '''
     kernels = kernel_sources()
-    default = '#define VWW_MODES 0xf\n'
-    assert kernels['vww_kernels.h'].count(default) == 1
-    kernels['vww_kernels.h'] = kernels['vww_kernels.h'].replace(
-        default, f"#define VWW_MODES {_modes(layers):#x}   /* the modes of {name} */\n")
+    firsts = [L['out_shape'][-1] for L in layers if L['kernel'] == 'conv' and _first_layer(L)]
+    for default, mine in (('#define VWW_MODES 0xf\n', f"#define VWW_MODES {_modes(layers):#x}   /* the modes of {name} */\n"),
+                          ('#define VWW_FIRST_LAYER_C 1\n', f"#define VWW_FIRST_LAYER_C {min(firsts, default=0)}   /* {name} */\n")):
+        assert kernels['vww_kernels.h'].count(default) == 1
+        kernels['vww_kernels.h'] = kernels['vww_kernels.h'].replace(default, mine)
     return {**kernels, 'model.h': header, 'model.c': source}
 
 # %% ../nbs/75_native.ipynb #cbeac9be

@@ -195,6 +195,12 @@ const int8_t *vww_matmul_pair(const int16_t *P, const int8_t *w, const int8_t *v
     }
     return v;   /* the next pair's weights */
 }
+#define VWW_LANE0 (1 << 22)   /* packed sums start here: the low sum's bits then never borrow from the high one */
+/* The first layer's packed weights need only the 64-bit multiply-accumulate: the VWW_LANES builds and the Cortex-M4/M7
+ * SMLAD build (SMLAL) */
+#if defined(VWW_LANES) || defined(VWW_USE_SMLAD)
+#define VWW_STEM_PACKED 1
+#endif
 #ifdef VWW_LANES
 /* Portable C, two sums in one 64-bit accumulator (where the compiler has a one-instruction 32 x 32 + 64
  * multiply-accumulate: SMLAL on Arm v7-M and up; and on 64-bit hosts). A patch word packs one input of two pixels,
@@ -203,7 +209,6 @@ const int8_t *vww_matmul_pair(const int16_t *P, const int8_t *w, const int8_t *v
  * in [-2^22, 2^22): started at 2^22, the low 23 bits hold S_a + 2^22 and bits 23 and up hold S_b exactly.
  *   patch (four pixels; int32): L[8g + 2i + u] = x_{2u}[k_i] + 2^23 x_{2u+1}[k_i], k_i = 4g + (0, 2, 1, 3)[i]
  * which is the order in which the weights of a channel pair lie (W[8g + 4j + 2h + c] = w_c[4g + j + 2h]). */
-#define VWW_LANE0 (1 << 22)
 static inline __attribute__((always_inline))
 const int8_t *vww_matmul_pair_lanes(const int32_t *P, const int8_t *v, int kp, const vww_requant_t Q, int co,
                                     int8_t *o0, int8_t *o1, int8_t *o2, int8_t *o3, const int mode, const int second,
@@ -476,9 +481,10 @@ static inline void vww_copy_3x9(int8_t *d, const int8_t *s, int rstep)
 }
 
 /* The direct first layer beats patches plus the matrix kernel up to this many output channels: with SMLAD the
- * patch is shared by more pairs of channels, whose products cost half as many instructions (measured) */
+ * patch is shared by more pairs of channels, whose products cost half as many instructions (measured: the direct
+ * layer wins at 4 and 6 channels, the patches at 8) */
 #ifdef VWW_USE_SMLAD
-#define VWW_STEM_MAX_C 0   /* im2col rows, SXTB16 patches and SMLAD win from one pair of channels on */
+#define VWW_STEM_MAX_C 6
 #else
 #define VWW_STEM_MAX_C 84   /* four pixels' outputs fit the scratch (12 kp bytes) */
 #endif
@@ -499,13 +505,13 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
     const int n = out_h * out_w, K = kh * kw * in_c, seg = kw * in_c;
     const int8_t zp = (int8_t)(-in_off);
     int8_t *rows = (int8_t *)(scratch + 4 * kp);
-    const int stem = VWW_STEM_MAX_C > 0 && kh == 3 && kw == 3 && in_c == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && dil_w == 1 &&
+    const int stem = VWW_FIRST_LAYER_C > 0 && VWW_FIRST_LAYER_C <= VWW_STEM_MAX_C && kh == 3 && kw == 3 && in_c == 3 && kp == 28 && stride_w == 2 && dil_h == 1 && dil_w == 1 &&
                      out_c <= VWW_STEM_MAX_C && q->mode != VWW_RQ_GENERAL;
     /* portable C: each pair's 27 weights as w_0 + 2^23 w_1 in the scratch, one product feeding both channels' sums
      * (vww_stem4); built before the first group that needs them and again after a group through the patches
      * (which use the same scratch: a group that spans two rows of outputs) */
     int32_t *pw = 0, pw_ok = 0;
-#ifdef VWW_LANES
+#ifdef VWW_STEM_PACKED
     if (stem) pw = (int32_t *)(void *)((int8_t *)scratch + VWW_STEM_PW(out_c));
 #endif
     for (int j = 0; j < n; j += 4) {
@@ -771,7 +777,7 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
 #define VWW_S1_ROW(k)                                                                               \
     VWW_S1_TAP((k) + 1, 1) VWW_S1_TAP((k) + 2, 2) VWW_S1_TAP((k) + 3, 3) VWW_S1_TAP((k) + 4, 4)     \
     VWW_S1_TAP((k) + 5, 5) VWW_S1_TAP((k) + 6, 6) VWW_S1_TAP((k) + 7, 7) VWW_S1_TAP((k) + 8, 8)
-#ifdef VWW_LANES
+#ifdef VWW_STEM_PACKED
 /* Portable C with 64-bit multiply-accumulates: a pixel's two sums in one accumulator, started at 2^22 (as the
  * matrix kernels' packed lanes), times the packed weight w_0 + 2^23 w_1. 27 taps keep each sum within
  * 27 * 128 * 128 < 2^22, so the low 23 bits hold S_0 + 2^22 and the bits above S_1, exactly. */
@@ -816,7 +822,7 @@ static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int32_t *pw, con
         const int8_t *p = s;
         const int32_t b0 = Q.ch[co].bias, b1 = Q.ch[co + 1].bias;
         int32_t a00, a01, a10, a11, a20, a21, a30, a31;
-#ifdef VWW_LANES
+#ifdef VWW_STEM_PACKED
         {
             int64_t c0 = VWW_LANE0, c1 = VWW_LANE0, c2 = VWW_LANE0, c3 = VWW_LANE0;
             int32_t W, x;
@@ -861,7 +867,7 @@ static VWW_HOT void vww_stem4(const int8_t *s, int rstep, const int32_t *pw, con
             { VWW_RQ_LOCALS(k1); o[1] = VWW_RQ1(a01); o[out_c + 1] = VWW_RQ1(a11); o[2 * out_c + 1] = VWW_RQ1(a21); o[3 * out_c + 1] = VWW_RQ1(a31); }
         }
     }
-#ifdef VWW_LANES
+#ifdef VWW_STEM_PACKED
     if (out_c - co == 3) {
         const int8_t *v = w + 56;   /* the third channel's weights: the first row of the next pair (the second is zeros) */
         const int32_t b0 = Q.ch[co].bias, b1 = Q.ch[co + 1].bias, b2 = Q.ch[co + 2].bias;

@@ -34,6 +34,12 @@ enum { VWW_RQ_GENERAL = 0, VWW_RQ_FAST = 1, VWW_RQ_FAST_SAT = 2, VWW_RQ_FAST_REL
 #define VWW_MODES 0xf
 #endif
 #define VWW_HAS_MODE(m) ((VWW_MODES >> (m)) & 1)
+/* The fewest output channels among the model's 3x3 convolutions over 3 channels with stride 2 (the usual first
+ * layer; 0: none). native_sources writes its model's here: the direct first-layer kernel is left out of a build
+ * that would not run it. 1 by default (kept). */
+#ifndef VWW_FIRST_LAYER_C
+#define VWW_FIRST_LAYER_C 1
+#endif
 typedef struct {
     const vww_chan_t *ch;
     int32_t out_zp, act_min, act_max;
