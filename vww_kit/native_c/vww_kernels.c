@@ -980,13 +980,62 @@ static inline int32_t vww_smlatb(uint32_t a, uint32_t b, int32_t acc)
         x = r[7]; a3 += x * w1;                                                             \
         x = r[8]; a3 += x * w2;                                                             \
     }
+/* six outputs (a row of six, the 6x6 maps of the last layers): each input loaded once for up to three of them */
+#define VWW_DW_ROW6(r, k)                                                                   \
+    w0 = wc[k]; w1 = wc[k + 1]; w2 = wc[k + 2];                                             \
+    if (S == 1) {                                                                           \
+        x = r[0]; a0 += x * w0;                                                             \
+        x = r[1]; a0 += x * w1; a1 += x * w0;                                               \
+        x = r[2]; a0 += x * w2; a1 += x * w1; a2 += x * w0;                                 \
+        x = r[3]; a1 += x * w2; a2 += x * w1; a3 += x * w0;                                 \
+        x = r[4]; a2 += x * w2; a3 += x * w1; a4 += x * w0;                                 \
+        x = r[5]; a3 += x * w2; a4 += x * w1; a5 += x * w0;                                 \
+        x = r[6]; a4 += x * w2; a5 += x * w1;                                               \
+        x = r[7]; a5 += x * w2;                                                             \
+    } else {                                                                                \
+        x = r[0]; a0 += x * w0;                                                             \
+        x = r[1]; a0 += x * w1;                                                             \
+        x = r[2]; a0 += x * w2; a1 += x * w0;                                               \
+        x = r[3]; a1 += x * w1;                                                             \
+        x = r[4]; a1 += x * w2; a2 += x * w0;                                               \
+        x = r[5]; a2 += x * w1;                                                             \
+        x = r[6]; a2 += x * w2; a3 += x * w0;                                               \
+        x = r[7]; a3 += x * w1;                                                             \
+        x = r[8]; a3 += x * w2; a4 += x * w0;                                               \
+        x = r[9]; a4 += x * w1;                                                             \
+        x = r[10]; a4 += x * w2; a5 += x * w0;                                              \
+        x = r[11]; a5 += x * w1;                                                            \
+        x = r[12]; a5 += x * w2;                                                            \
+    }
+/* three outputs (a row's last three; the 3x3 maps) */
+#define VWW_DW_ROW3(r, k)                                                                   \
+    w0 = wc[k]; w1 = wc[k + 1]; w2 = wc[k + 2];                                             \
+    if (S == 1) {                                                                           \
+        x = r[0]; a0 += x * w0;                                                             \
+        x = r[1]; a0 += x * w1; a1 += x * w0;                                               \
+        x = r[2]; a0 += x * w2; a1 += x * w1; a2 += x * w0;                                 \
+        x = r[3]; a1 += x * w2; a2 += x * w1;                                               \
+        x = r[4]; a2 += x * w2;                                                             \
+    } else {                                                                                \
+        x = r[0]; a0 += x * w0;                                                             \
+        x = r[1]; a0 += x * w1;                                                             \
+        x = r[2]; a0 += x * w2; a1 += x * w0;                                               \
+        x = r[3]; a1 += x * w1;                                                             \
+        x = r[4]; a1 += x * w2; a2 += x * w0;                                               \
+        x = r[5]; a2 += x * w1;                                                             \
+        x = r[6]; a2 += x * w2;                                                             \
+    }
 #endif
 static inline __attribute__((always_inline))
 void vww_dw3x3_row_body(const int8_t *rp0, const int8_t *rp1, const int8_t *rp2, int C, int wp, const int8_t *w,
                         const vww_requant_t *q, int8_t *orow, int out_w, int out_c, const int S, const int mode)
 {
     const vww_requant_t Q = *q;
+#ifdef VWW_USE_SMLAD
     const int n4 = out_w & ~3;
+#else   /* a row whose length leaves 2 after the fours ends in a block of six, one that leaves 3 in a block of three */
+    const int n4 = (out_w & 3) == 2 && out_w >= 6 ? out_w - 6 : out_w & ~3;
+#endif
     for (int c = 0; c < C; c++, w += 12) {
         const vww_chan_t *k = Q.ch + c;
         const int8_t *r0 = rp0 + c * wp, *r1 = rp1 + c * wp, *r2 = rp2 + c * wp, *wc = w;
@@ -1005,6 +1054,24 @@ void vww_dw3x3_row_body(const int8_t *rp0, const int8_t *rp1, const int8_t *rp2,
                 o[0] = v0; o[out_c] = v1; o[2 * out_c] = v2; o[3 * out_c] = v3;
             }
         }
+#ifndef VWW_USE_SMLAD
+        if (out_w - ox == 6) {
+            int32_t a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, w0, w1, w2, x;
+            VWW_DW_ROW6(r0, 0) VWW_DW_ROW6(r1, 4) VWW_DW_ROW6(r2, 8)
+            VWW_RQ_LOCALS(k);
+            int8_t v0 = VWW_RQ1(a0), v1 = VWW_RQ1(a1), v2 = VWW_RQ1(a2), v3 = VWW_RQ1(a3), v4 = VWW_RQ1(a4), v5 = VWW_RQ1(a5);
+            o[0] = v0; o[out_c] = v1; o[2 * out_c] = v2; o[3 * out_c] = v3; o[4 * out_c] = v4; o[5 * out_c] = v5;
+            continue;
+        }
+        if (out_w - ox == 3) {
+            int32_t a0 = bias, a1 = bias, a2 = bias, w0, w1, w2, x;
+            VWW_DW_ROW3(r0, 0) VWW_DW_ROW3(r1, 4) VWW_DW_ROW3(r2, 8)
+            VWW_RQ_LOCALS(k);
+            int8_t v0 = VWW_RQ1(a0), v1 = VWW_RQ1(a1), v2 = VWW_RQ1(a2);
+            o[0] = v0; o[out_c] = v1; o[2 * out_c] = v2;
+            continue;
+        }
+#endif
 #ifdef VWW_USE_SMLAD
         /* the rest of the row: two outputs with the four-output scheme's first half (a word holds both outputs'
          * taps for stride 1; stride 2 reads its second word from r + 1), then one from the word ending at its last
