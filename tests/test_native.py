@@ -311,28 +311,31 @@ def test_first_layer_fast_path_takes_only_3x3_over_3_channels(shape, kernel):
     r = N.run_qemu(N.cross_build(data, x, 'cortex-m4-smlad'))
     assert (r['outputs'] == ref).all(), f"SMLAD build differs for a {kernel} filter over {shape[-1]} channels"
 
-@pytest.mark.parametrize('out_c', [1, 2, 3, 5, 8])
-def test_first_layer_packed_weights_every_channel_count(views, out_c):
+@pytest.mark.parametrize('out_c, size', [(1, 96), (2, 96), (3, 96), (5, 96), (8, 96), (3, 95)])
+def test_first_layer_packed_weights_every_channel_count(views, out_c, size):
     """Portable C runs the usual first layer (3x3 over 3 channels, stride 2) straight from the input: pairs of
     channels through one 64-bit sum per pixel times the packed weight w_0 + 2^23 w_1, the last three of an odd count
     two pixels at a time, a single channel alone. Every case against tflite-micro on the host (which takes the packed
     path) for 24 real frames and the extreme inputs (all -128, all 127, a checkerboard of both), with the 'same'
-    padding's border groups; and the Cortex-M4 builds, portable and SMLAD (QEMU), on two frames."""
+    padding's border groups (right and bottom at 96 pixels, all four sides at 95); and the Cortex-M4 builds, portable
+    and SMLAD (QEMU), on two frames."""
     import tf_keras
     from vww_kit.profile import to_int8_tflite
     tf_keras.utils.set_random_seed(5)
     L = tf_keras.layers
-    inp = tf_keras.Input((96, 96, 3))
+    inp = tf_keras.Input((size, size, 3))
     a = L.Conv2D(out_c, 3, strides=2, padding='same', activation='relu6')(inp)
     m = tf_keras.Model(inp, L.Dense(2)(L.Flatten()(L.AveragePooling2D(8)(a))))
     v, _ = views
+    v = v[:, :size, :size]
     data = to_int8_tflite(m, representative=v[:32].astype(np.float32)/255)
     first = N.model_layers(data)['layers'][0]
+    assert first['pad'] == ((size % 2, size % 2))
     assert first['kernel'] == 'conv' and first['kp'] == 28 and first['out_shape'][-1] == out_c
     x = to_model_input(v[::25][:24], InputSpec.from_model(data))
-    board = np.indices((96, 96)).sum(0)[..., None] % 2
+    board = np.indices((size, size)).sum(0)[..., None] % 2
     x = np.concatenate([x, np.full((1,) + x.shape[1:], -128, np.int8), np.full((1,) + x.shape[1:], 127, np.int8),
-                        np.broadcast_to(np.where(board, 127, -128), (1, 96, 96, 3)).astype(np.int8)])
+                        np.broadcast_to(np.where(board, 127, -128), (1, size, size, 3)).astype(np.int8)])
     ref = N.tflm_outputs(data, x)
     ours = N.NativeModel(data)(x)
     assert (ours == ref).all(), f"{(ours != ref).any(1).sum()} of {len(x)} inputs differ"

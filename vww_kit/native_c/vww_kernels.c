@@ -540,16 +540,15 @@ void vww_conv_s8(const int8_t *in, int in_h, int in_w, int in_c,
             if (out_c <= 3 * kp - 24) {   /* a border: the four filters' 3 x 9 input pixels copied with the padding
                                            * (zero point) into the scratch, 27 bytes a row, after 4 * out_c bytes */
                 int8_t *b = (int8_t *)scratch + 4 * out_c;
+                /* the pixels [lo, hi) of the nine lie inside the input's width */
+                const int lo = ix0 < 0 ? (-ix0 < 9 ? -ix0 : 9) : 0, hi = ix0 + 9 > in_w ? (in_w - ix0 > lo ? in_w - ix0 : lo) : 9;
                 for (int ky = 0; ky < 3; ky++) {
                     int iy = iy0 + ky;
                     int8_t *r = b + 27 * ky;
                     if (iy < 0 || iy >= in_h) { vww_fill_s8(r, zp, 27); continue; }
-                    const int8_t *src = in + iy * in_w * 3;
-                    for (int kx = 0; kx < 9; kx++, r += 3) {
-                        int ix = ix0 + kx;
-                        if (ix >= 0 && ix < in_w) { r[0] = src[3 * ix]; r[1] = src[3 * ix + 1]; r[2] = src[3 * ix + 2]; }
-                        else { r[0] = zp; r[1] = zp; r[2] = zp; }
-                    }
+                    if (lo) vww_fill_s8(r, zp, 3 * lo);
+                    vww_copy_s8(r + 3 * lo, in + (iy * in_w + ix0 + lo) * 3, 3 * (hi - lo));
+                    if (hi < 9) vww_fill_s8(r + 3 * hi, zp, 27 - 3 * hi);
                 }
                 vww_stem4(b, 27, pw, w, q, out + j * out_c, out_c);
                 continue;
