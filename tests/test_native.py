@@ -194,6 +194,68 @@ def test_single_rounding_with_smmlar_on_cortex_m4(tmp_path):
     bad, n = map(int, (r.stdout + r.stderr).split()[:2])
     assert n > 1_000_000 and bad == 0
 
+RQ1_TEST_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "vww_kernels.c"   /* vww_rq1, the hot loops' requantization of an undoubled sum, is static there */
+static uint32_t s = 3;
+static uint32_t rnd(void) { s = s * 1664525u + 1013904223u; return s; }
+int main(void) {
+    long bad = 0, n = 0;
+    for (int i = 0; i < 200000; i++) {
+        int rs = 1 + (int)(rnd() % 22);
+        int32_t m = i % 7 == 0 ? 1 << 30 : i % 7 == 1 ? 0x7fffffff : (int32_t)((rnd() >> 1) | 0x40000000u);
+        int32_t acc = (int32_t)rnd() >> (1 + rnd() % 30);   /* |acc| <= 2^30, the fast modes' bound: below it */
+        if (acc == -(1 << 30)) acc++;
+        if (i % 4 == 0) {   /* next to a rounding tie: acc m / 2^31 near an odd multiple of 2^(rs-1) */
+            int64_t k = (int64_t)(rnd() % (1u << (rs < 30 ? 30 - rs : 1))) - (int64_t)(1u << (rs < 30 ? 29 - rs : 0));
+            int64_t a = ((2 * k + 1) * ((int64_t)1 << (rs - 1)) * ((int64_t)1 << 31)) / m + (int64_t)(rnd() % 5) - 2;
+            acc = (int32_t)(a > (1 << 30) - 1 ? (1 << 30) - 1 : a < 1 - (1 << 30) ? 1 - (1 << 30) : a);
+        }
+        int32_t zp = i % 3 == 0 ? -128 : (int32_t)(rnd() % 256) - 128;
+        int32_t kr = zp * (1 << rs) + (1 << (rs - 1));
+        for (int mode = VWW_RQ_FAST; mode <= VWW_RQ_FAST_RELU; mode++) {
+            if (mode == VWW_RQ_FAST_RELU && zp != -128) continue;   /* the generator's condition */
+            int32_t lo = -128, hi = 127;
+            if (mode == VWW_RQ_FAST) { lo = (int32_t)(rnd() % 128) - 128; hi = lo + (int32_t)(rnd() % (uint32_t)(128 - lo)); }
+            vww_requant_t Q = {0, zp, lo, hi, mode, 0};
+            int32_t want = vww_mbqm(acc, m, -rs) + zp;
+            want = want < lo ? lo : want > hi ? hi : want;
+            n++; bad += vww_rq1(acc, m, kr, -1, rs, -rs, &Q, mode) != want;
+        }
+    }
+    printf("%ld %ld\n", bad, n);
+    fflush(stdout);
+    exit(0);
+}"""
+
+@pytest.mark.parametrize('target', ['host', 'cortex-m4', 'cortex-m4-smlad'])
+def test_undoubled_sum_requantization_in_c(tmp_path, target):
+    """The hot loops' requantization of an undoubled sum (depthwise, first layer: vww_rq1; portable C doubles the
+    multiplier instead of the sum, the SMLAD build shifts the sum) in modes 1-3, against TFLite's two steps, random
+    sums up to the fast modes' bound and sums next to rounding ties: host, and Cortex-M4 portable and SMLAD (QEMU)"""
+    for k, v in N.kernel_sources().items(): (tmp_path/k).write_text(v)
+    (tmp_path/'t.c').write_text(RQ1_TEST_C)
+    if target == 'host':
+        if not shutil.which('gcc'): pytest.skip("gcc is not installed (apt-get install gcc)")
+        subprocess.run(['gcc', '-std=c99', '-O2', '-I', str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t')],
+                       check=True)
+        out = subprocess.run([str(tmp_path/'t')], capture_output=True, text=True, check=True).stdout
+    else:
+        t = N.TARGETS[target]
+        for tool in (t['cc'], t['qemu'][0]):
+            if not shutil.which(tool): pytest.skip(f"{tool} is not installed: apt-get install {N.NEEDED_PACKAGES[tool]}")
+        ld = ['-Wl,--defsym=__flash=0x0', '-Wl,--defsym=__flash_size=0x400000', '-Wl,--defsym=__ram=0x20000000',
+              '-Wl,--defsym=__ram_size=0x400000', '-Wl,--defsym=__stack_size=0x8000']
+        subprocess.run([t['cc'], '-std=c99', '-O2', *t['cflags'], '--specs=picolibc.specs', '--oslib=semihost', *ld,
+                        '-I', str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t.elf')], check=True)
+        r = subprocess.run([*t['qemu'], '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config',
+                            'enable=on,target=native', '-kernel', str(tmp_path/'t.elf')], capture_output=True, text=True,
+                           timeout=300)
+        out = r.stdout + r.stderr
+    bad, n = map(int, out.split()[:2])
+    assert n > 400_000 and bad == 0
+
 def test_mlperf_bit_exact_on_all_sample_frames(mlperf):
     data, x = mlperf
     assert len(x) >= 200
@@ -311,14 +373,15 @@ def test_first_layer_fast_path_takes_only_3x3_over_3_channels(shape, kernel):
     r = N.run_qemu(N.cross_build(data, x, 'cortex-m4-smlad'))
     assert (r['outputs'] == ref).all(), f"SMLAD build differs for a {kernel} filter over {shape[-1]} channels"
 
-@pytest.mark.parametrize('out_c, size', [(1, 96), (2, 96), (3, 96), (5, 96), (8, 96), (3, 95)])
+@pytest.mark.parametrize('out_c, size', [(1, 96), (2, 96), (3, 96), (5, 96), (8, 96), (3, 95), (3, 100)])
 def test_first_layer_packed_weights_every_channel_count(views, out_c, size):
     """Portable C runs the usual first layer (3x3 over 3 channels, stride 2) straight from the input: pairs of
     channels through one 64-bit sum per pixel times the packed weight w_0 + 2^23 w_1, the last three of an odd count
     two pixels at a time, a single channel alone. Every case against tflite-micro on the host (which takes the packed
     path) for 24 real frames and the extreme inputs (all -128, all 127, a checkerboard of both), with the 'same'
-    padding's border groups (right and bottom at 96 pixels, all four sides at 95); and the Cortex-M4 builds, portable
-    and SMLAD (QEMU), on two frames."""
+    padding's border groups (right and bottom at 96 pixels, all four sides at 95; at 100 the 50-wide output puts groups
+    of four across two rows, which go through the patches and overwrite the packed weights: rebuilt after); and the
+    Cortex-M4 builds, portable and SMLAD (QEMU), on two frames."""
     import tf_keras
     from vww_kit.profile import to_int8_tflite
     tf_keras.utils.set_random_seed(5)
@@ -327,7 +390,7 @@ def test_first_layer_packed_weights_every_channel_count(views, out_c, size):
     a = L.Conv2D(out_c, 3, strides=2, padding='same', activation='relu6')(inp)
     m = tf_keras.Model(inp, L.Dense(2)(L.Flatten()(L.AveragePooling2D(8)(a))))
     v, _ = views
-    v = v[:, :size, :size]
+    v = v[:, :size, :size] if size <= 96 else np.pad(v, ((0, 0), (0, size - 96), (0, size - 96), (0, 0)), mode='edge')
     data = to_int8_tflite(m, representative=v[:32].astype(np.float32)/255)
     first = N.model_layers(data)['layers'][0]
     assert first['pad'] == ((size % 2, size % 2))
@@ -398,6 +461,16 @@ def test_sources_are_strict_c99(mlperf, tmp_path):
     for f in ('model.c', 'vww_kernels.c'):
         subprocess.run(['gcc', '-std=c99', '-Wall', '-Wextra', '-pedantic', '-Werror', '-O2', '-c', str(tmp_path/f),
                         '-o', str(tmp_path/(f + '.o'))], check=True)
+    t = N.TARGETS['cortex-m4-smlad']   # the SMLAD path too, where the toolchain is installed
+    if shutil.which(t['cc']):
+        for f in ('model.c', 'vww_kernels.c'):
+            subprocess.run([t['cc'], '-std=c99', '-Wall', '-Wextra', '-pedantic', '-Werror', '-O2', *t['cflags'],
+                            '--specs=picolibc.specs', '-c', str(tmp_path/f), '-o', str(tmp_path/(f + '.arm.o'))], check=True)
+    # a vww_kernels.h generated for a model with other requantization modes is refused by name, not miscomputed
+    (tmp_path/'vww_kernels.h').write_text(src['vww_kernels.h'].replace('#define VWW_MODES 0xc', '#define VWW_MODES 0x1'))
+    r = subprocess.run(['gcc', '-std=c99', '-c', str(tmp_path/'model.c'), '-o', str(tmp_path/'x.o')], capture_output=True,
+                       text=True)
+    assert r.returncode and 'leaves out requantization modes this model uses' in r.stderr
 
 @pytest.mark.parametrize('target', list(N.TARGETS))
 def test_bare_metal_checksum_equals_host(mlperf, target):

@@ -157,7 +157,8 @@ const int8_t *vww_matmul_pair(const int16_t *P, const int8_t *w, const int8_t *v
     {
         const int db = mode != VWW_RQ_GENERAL;   /* the fast modes' sums are doubled */
 #ifdef VWW_USE_SMLAD
-        const int32_t b0 = Q.ch[co].bias << db, b1 = Q.ch[co + 1].bias << db;
+        const int32_t b0 = Q.ch[co].bias * (1 << db), b1 = Q.ch[co + 1].bias * (1 << db);   /* (no shift of a negative) */
+        (void)w;
         int32_t a00, a01, a10, a11, a20, a21, a30, a31;
         const int8_t *end = v + 2 * kp;
         const int16_t *p = P;
@@ -168,7 +169,7 @@ const int8_t *vww_matmul_pair(const int16_t *P, const int8_t *w, const int8_t *v
         if (!(kp & 4)) { VWW_MM_J VWW_MM_J }
         while (v < end) { VWW_MM_J VWW_MM_J VWW_MM_J VWW_MM_J }
 #else
-        int32_t a00 = Q.ch[co].bias << db, a01 = Q.ch[co + 1].bias << db;
+        int32_t a00 = Q.ch[co].bias * (1 << db), a01 = Q.ch[co + 1].bias * (1 << db);
         int32_t a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
         const int8_t *end;
         const int16_t *p = P;
