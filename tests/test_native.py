@@ -381,19 +381,26 @@ def test_first_layer_packed_weights_every_channel_count(views, out_c, size):
     path) for 24 real frames and the extreme inputs (all -128, all 127, a checkerboard of both), with the 'same'
     padding's border groups (right and bottom at 96 pixels, all four sides at 95; at 100 the 50-wide output puts groups
     of four across two rows, which go through the patches and overwrite the packed weights: rebuilt after); and the
-    Cortex-M4 builds, portable and SMLAD (QEMU), on two frames."""
+    Cortex-M4 builds, portable and SMLAD (QEMU), on two frames. A 1x1 convolution over the first layer's channels
+    follows, fused into a depthwise one: over 1 to 4 channels it runs the direct small 1x1 kernel (pairs of output
+    channels with packed weights, no patch), over 5 and 8 the patch kernels."""
     import tf_keras
     from vww_kit.profile import to_int8_tflite
     tf_keras.utils.set_random_seed(5)
     L = tf_keras.layers
     inp = tf_keras.Input((size, size, 3))
     a = L.Conv2D(out_c, 3, strides=2, padding='same', activation='relu6')(inp)
+    a = L.Conv2D(6, 1, activation='relu6')(a)             # a 1x1 over out_c channels, fused into the depthwise
+    a = L.DepthwiseConv2D(3, padding='same', activation='relu6')(a)
     m = tf_keras.Model(inp, L.Dense(2)(L.Flatten()(L.AveragePooling2D(8)(a))))
     v, _ = views
     v = v[:, :size, :size] if size <= 96 else np.pad(v, ((0, 0), (0, size - 96), (0, size - 96), (0, 0)), mode='edge')
     data = to_int8_tflite(m, representative=v[:32].astype(np.float32)/255)
     first = N.model_layers(data)['layers'][0]
     assert first['pad'] == ((size % 2, size % 2))
+    fused = [L_['pw']['kp'] for L_ in N.model_layers(data)['layers'] if L_['kernel'] == 'expand_dw']
+    assert fused == ([] if size == 100 else [4 if out_c <= 4 else 8])   # 50-wide maps are not fused
+    assert f"#define VWW_SMALL_1X1 {int(fused == [4])}" in N.native_sources(data)['vww_kernels.h']
     assert first['kernel'] == 'conv' and first['kp'] == 28 and first['out_shape'][-1] == out_c
     x = to_model_input(v[::25][:24], InputSpec.from_model(data))
     board = np.indices((size, size)).sum(0)[..., None] % 2
@@ -457,15 +464,17 @@ def test_sources_are_strict_c99(mlperf, tmp_path):
     # its ReLU layers requantize in mode 3, the classifier in mode 2: the kernels carry those two modes' loops only
     assert '#define VWW_MODES 0xc' in src['vww_kernels.h'] and ', 3, 1 };' in src['model.c']
     assert '#define VWW_FIRST_LAYER_C 8' in src['vww_kernels.h']   # its first layer: 8 channels
+    assert '#define VWW_SMALL_1X1 0' in src['vww_kernels.h']       # no 1x1 over 4 channels or fewer
+    every = tmp_path/'every'   # the kernels as shipped: every mode and kernel built
+    N.write_sources(N.kernel_sources(), every)
     N.write_sources(src, tmp_path)
-    for f in ('model.c', 'vww_kernels.c'):
-        subprocess.run(['gcc', '-std=c99', '-Wall', '-Wextra', '-pedantic', '-Werror', '-O2', '-c', str(tmp_path/f),
-                        '-o', str(tmp_path/(f + '.o'))], check=True)
     t = N.TARGETS['cortex-m4-smlad']   # the SMLAD path too, where the toolchain is installed
-    if shutil.which(t['cc']):
-        for f in ('model.c', 'vww_kernels.c'):
+    for path in (tmp_path/'model.c', tmp_path/'vww_kernels.c', every/'vww_kernels.c'):
+        subprocess.run(['gcc', '-std=c99', '-Wall', '-Wextra', '-pedantic', '-Werror', '-O2', '-c', str(path),
+                        '-o', str(path) + '.o'], check=True)
+        if shutil.which(t['cc']):
             subprocess.run([t['cc'], '-std=c99', '-Wall', '-Wextra', '-pedantic', '-Werror', '-O2', *t['cflags'],
-                            '--specs=picolibc.specs', '-c', str(tmp_path/f), '-o', str(tmp_path/(f + '.arm.o'))], check=True)
+                            '--specs=picolibc.specs', '-c', str(path), '-o', str(path) + '.arm.o'], check=True)
     # a vww_kernels.h generated for a model with other requantization modes is refused by name, not miscomputed
     (tmp_path/'vww_kernels.h').write_text(src['vww_kernels.h'].replace('#define VWW_MODES 0xc', '#define VWW_MODES 0x1'))
     r = subprocess.run(['gcc', '-std=c99', '-c', str(tmp_path/'model.c'), '-o', str(tmp_path/'x.o')], capture_output=True,

@@ -629,8 +629,10 @@ int vww_invoke(const int8_t *input, int8_t *output)
 '''
     kernels = kernel_sources()
     firsts = [L['out_shape'][-1] for L in layers if L['kernel'] == 'conv' and _first_layer(L)]
+    small = any(L['kernel'] == 'expand_dw' and L['pw']['kp'] == 4 for L in layers)   # a fused 1x1 over <= 4 channels
     for default, mine in (('#define VWW_MODES 0xf\n', f"#define VWW_MODES {modes:#x}   /* the modes of {name} */\n"),
-                          ('#define VWW_FIRST_LAYER_C 1\n', f"#define VWW_FIRST_LAYER_C {min(firsts, default=0)}   /* {name} */\n")):
+                          ('#define VWW_FIRST_LAYER_C 1\n', f"#define VWW_FIRST_LAYER_C {min(firsts, default=0)}   /* {name} */\n"),
+                          ('#define VWW_SMALL_1X1 1\n', f"#define VWW_SMALL_1X1 {int(small)}   /* {name} */\n")):
         assert kernels['vww_kernels.h'].count(default) == 1
         kernels['vww_kernels.h'] = kernels['vww_kernels.h'].replace(default, mine)
     return {**kernels, 'model.h': header, 'model.c': source}

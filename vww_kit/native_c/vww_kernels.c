@@ -660,12 +660,19 @@ void vww_pointwise_s8(const int8_t *in, int pixels, int in_c, const int8_t *w, i
     }
 }
 
+#if defined(VWW_STEM_PACKED) && VWW_SMALL_1X1
+static void vww_pw_small_planar(const int8_t *in, int pixels, int in_c, const int8_t *w, const vww_requant_t *q,
+                                int8_t *out, int cs, int out_c);
+#endif
 /* vww_pointwise_s8 with channel-major output: channel c of pixel x at out[c * cs + x]. Whole groups of four pixels
  * only (pixels a multiple of 4): each channel's four values are one word store */
 static void vww_pointwise_planar_s8(const int8_t *in, int pixels, int in_c, const int8_t *w, int kp,
                                     const vww_requant_t *q, int8_t *out, int cs, int out_c, int16_t *scratch)
 {
     const int db = q->mode != VWW_RQ_GENERAL;
+#if defined(VWW_STEM_PACKED) && VWW_SMALL_1X1
+    if (kp == 4 && q->mode != VWW_RQ_GENERAL) { vww_pw_small_planar(in, pixels, in_c, w, q, out, cs, out_c); return; }
+#endif
 #ifdef VWW_LANES
     if (q->lanes) {
         for (int j = 0; j < pixels; j += 4) {
@@ -738,6 +745,56 @@ int8_t vww_rq1(int32_t acc, int32_t m, int32_t kr, int32_t nm, int32_t rs, int32
     return VWW_SAT_MODE(mode) ? vww_sat8(y) : vww_clamp(y, Q->act_min, Q->act_max);
 }
 #define VWW_RQ1(acc) vww_rq1(acc, rq_m, rq_kr, rq_nm, rq_rs, rq_sh, &Q, mode)
+
+#if defined(VWW_STEM_PACKED) && VWW_SMALL_1X1
+/* A 1x1 convolution over at most four input channels (kp 4: a pruned student's first expansion, after a first layer
+ * of 3 or 4 channels), channel-major output, no patch: a pair of output channels at a time over all the pixels, its
+ * four weights packed as w_0 + 2^23 w_1 and its constants in registers, one 64-bit SMLAL per input for both
+ * channels (the packed sum's limit, 4 * 128 * 128 < 2^22, always holds). In_c 3 reads three bytes a pixel; 1, 2
+ * and 4 read four (the weights past in_c are zeros; the arena's slack covers the last pixel). */
+static inline __attribute__((always_inline))
+void vww_pws_pair(const int8_t *x, int pixels, int in_c, const int8_t *w, const vww_requant_t *Qp, int co, int8_t *o,
+                  int cs, const int K, const int second, const int mode)
+{
+    const vww_requant_t Q = *Qp;
+    /* the pair layout with kp 4: w_c[k] at 4 (k & 1) + 2 (k >> 1) + c */
+    const int32_t W0 = w[0] + w[1] * (1 << 23), W1 = w[4] + w[5] * (1 << 23);
+    const int32_t W2 = w[2] + w[3] * (1 << 23), W3 = w[6] + w[7] * (1 << 23);
+    const vww_chan_t *k0 = Q.ch + co, *k1 = k0 + 1;
+    const uint32_t l0 = (uint32_t)k0->bias - (uint32_t)VWW_LANE0;
+    const int32_t b1 = k1->bias, m0 = k0->mult, kr0 = k0->kr, rs0 = k0->rs, m1 = k1->mult, kr1 = k1->kr, rs1 = k1->rs;
+    for (int8_t *end = o + pixels; o < end; o++, x += in_c) {
+        int64_t c = VWW_LANE0;
+        c += (int64_t)x[0] * W0;
+        if (K > 1) c += (int64_t)x[1] * W1;
+        if (K > 2) c += (int64_t)x[2] * W2;
+        if (K > 3) c += (int64_t)x[3] * W3;
+        o[0] = vww_rq1((int32_t)(((uint32_t)c & 0x7fffffu) + l0), m0, kr0, -1, rs0, -rs0, &Q, mode);
+        if (second) o[cs] = vww_rq1((int32_t)(c >> 23) + b1, m1, kr1, -1, rs1, -rs1, &Q, mode);
+    }
+}
+#define VWW_PWS_FN(name, K, mode)                                                                           \
+static VWW_HOT void name(const int8_t *in, int pixels, int in_c, const int8_t *w, const vww_requant_t *q,    \
+                         int8_t *out, int cs, int out_c)                                                     \
+{                                                                                                           \
+    int co = 0;                                                                                             \
+    for (; co + 1 < out_c; co += 2, w += 8, out += 2 * cs) vww_pws_pair(in, pixels, in_c, w, q, co, out, cs, K, 1, mode); \
+    if (co < out_c) vww_pws_pair(in, pixels, in_c, w, q, co, out, cs, K, 0, mode);                         \
+}
+VWW_PWS_FN(vww_pws3_relu, 3, VWW_RQ_FAST_RELU)
+VWW_PWS_FN(vww_pws4_relu, 4, VWW_RQ_FAST_RELU)
+VWW_PWS_FN(vww_pws3_sat, 3, VWW_RQ_FAST_SAT)
+VWW_PWS_FN(vww_pws4_sat, 4, VWW_RQ_FAST_SAT)
+VWW_PWS_FN(vww_pws3_fast, 3, VWW_RQ_FAST)
+VWW_PWS_FN(vww_pws4_fast, 4, VWW_RQ_FAST)
+static void vww_pw_small_planar(const int8_t *in, int pixels, int in_c, const int8_t *w, const vww_requant_t *q,
+                                int8_t *out, int cs, int out_c)
+{
+    /* (the fast modes only: the caller keeps TFLite's two steps on the patch path) */
+    if (in_c == 3) VWW_PICK(q->mode, vww_pws3_relu, vww_pws3_sat, vww_pws3_fast, vww_pws3_fast)(in, pixels, in_c, w, q, out, cs, out_c);
+    else VWW_PICK(q->mode, vww_pws4_relu, vww_pws4_sat, vww_pws4_fast, vww_pws4_fast)(in, pixels, in_c, w, q, out, cs, out_c);
+}
+#endif
 
 /* The usual first layer: 3x3 filters over 3 input channels, stride 2, four horizontally adjacent output pixels
  * whose filters lie inside the input, straight from the input (no patch): each pixel's 27 taps are three runs of 9

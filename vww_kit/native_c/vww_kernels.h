@@ -40,6 +40,10 @@ enum { VWW_RQ_GENERAL = 0, VWW_RQ_FAST = 1, VWW_RQ_FAST_SAT = 2, VWW_RQ_FAST_REL
 #ifndef VWW_FIRST_LAYER_C
 #define VWW_FIRST_LAYER_C 1
 #endif
+/* 1 where a fused 1x1 convolution has at most four input channels (its direct kernel is then built); the same */
+#ifndef VWW_SMALL_1X1
+#define VWW_SMALL_1X1 1
+#endif
 typedef struct {
     const vww_chan_t *ch;
     int32_t out_zp, act_min, act_max;
