@@ -194,7 +194,7 @@ def _layer(g, i, op)->dict:
             wl, kp = pair_layout(w.reshape(Co, kh*kw*Ci))
             scratch = 12*kp
             if _first_layer(dict(in_shape=(H, W, Ci), k=(kh, kw), stride=(sh, sw), dil=(dh, dw))) and Co <= 84:
-                # vww_conv_s8's direct first-layer path (portable C) also keeps 27 packed words a channel pair
+                # vww_conv_s8's direct first-layer path (builds with SMLAL) also keeps 27 packed words a channel pair
                 # there, after 4 Co output bytes and 81 border bytes (VWW_STEM_PW in vww_kernels.c)
                 scratch = max(scratch, _pad4(4*Co + 81) + 108*((Co + 1)//2))
             L.update(kernel='conv', kp=kp, weights=wl, scratch=scratch)
