@@ -122,13 +122,33 @@ def test_mbqm_is_tflite_double_rounding():
         x = int(rng.integers(-2**24, 2**24)); m = int(rng.integers(1 << 30, 1 << 31)); s = int(rng.integers(-20, 2))
         assert int(N.mbqm(x, m, s)) == ref(x, m, s)
 
+def _c_check(tmp_path, source, target='host')->tuple:
+    "Build a C check beside the kernel files for the host or a bare-metal TARGETS key, run it (QEMU), its (bad, n)"
+    for k, v in N.kernel_sources().items(): (tmp_path/k).write_text(v)
+    (tmp_path/'t.c').write_text(source)
+    if target == 'host':
+        if not shutil.which('gcc'): pytest.skip("gcc is not installed (apt-get install gcc)")
+        subprocess.run(['gcc', '-std=c99', '-O2', '-I', str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t')],
+                       check=True)
+        out = subprocess.run([str(tmp_path/'t')], capture_output=True, text=True, check=True).stdout
+    else:
+        t = N.TARGETS[target]
+        for tool in (t['cc'], t['qemu'][0]):
+            if not shutil.which(tool): pytest.skip(f"{tool} is not installed: apt-get install {N.NEEDED_PACKAGES[tool]}")
+        ld = ['-Wl,--defsym=__flash=0x0', '-Wl,--defsym=__flash_size=0x400000', '-Wl,--defsym=__ram=0x20000000',
+              '-Wl,--defsym=__ram_size=0x400000', '-Wl,--defsym=__stack_size=0x8000']
+        subprocess.run([t['cc'], '-std=c99', '-O2', *t['cflags'], '--specs=picolibc.specs', '--oslib=semihost', *ld,
+                        '-I', str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t.elf')], check=True)
+        r = subprocess.run([*t['qemu'], '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config',
+                            'enable=on,target=native', '-kernel', str(tmp_path/'t.elf')], capture_output=True, text=True,
+                           timeout=300)
+        out = r.stdout + r.stderr
+    bad, n = map(int, out.split()[:2])
+    return bad, n
+
 def test_single_rounding_equals_double_rounding_in_c(tmp_path):
     "vww_rq_fast (one rounded 32x32 multiply, output zero point folded in) against vww_mbqm (TFLite's two steps) + zp"
-    if not shutil.which('gcc'): pytest.skip("gcc is not installed (apt-get install gcc)")
-    for k, v in N.kernel_sources().items(): (tmp_path/k).write_text(v)
-    (tmp_path/'t.c').write_text(RQ_TEST_C)
-    subprocess.run(['gcc', '-std=c99', '-O2', '-I', str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t')], check=True)
-    bad, n = map(int, subprocess.run([str(tmp_path/'t')], capture_output=True, text=True, check=True).stdout.split())
+    bad, n = _c_check(tmp_path, RQ_TEST_C)
     assert n > 1_000_000 and bad == 0
 
 ADD_TEST_C = r"""
@@ -180,18 +200,7 @@ def test_add_fast_paths_equal_tflite_in_c(tmp_path):
 
 def test_single_rounding_with_smmlar_on_cortex_m4(tmp_path):
     "The same check built for a Cortex-M4 with VWW_USE_SMLAD (the SMMLAR instruction), run under QEMU"
-    t = N.TARGETS['cortex-m4-smlad']
-    for tool in (t['cc'], t['qemu'][0]):
-        if not shutil.which(tool): pytest.skip(f"{tool} is not installed: apt-get install {N.NEEDED_PACKAGES[tool]}")
-    for k, v in N.kernel_sources().items(): (tmp_path/k).write_text(v)
-    (tmp_path/'t.c').write_text(RQ_TEST_C)
-    ld = ['-Wl,--defsym=__flash=0x0', '-Wl,--defsym=__flash_size=0x400000', '-Wl,--defsym=__ram=0x20000000',
-          '-Wl,--defsym=__ram_size=0x400000', '-Wl,--defsym=__stack_size=0x8000']
-    subprocess.run([t['cc'], '-std=c99', '-O2', *t['cflags'], '--specs=picolibc.specs', '--oslib=semihost', *ld, '-I',
-                    str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t.elf')], check=True)
-    r = subprocess.run([*t['qemu'], '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config',
-                        'enable=on,target=native', '-kernel', str(tmp_path/'t.elf')], capture_output=True, text=True, timeout=120)
-    bad, n = map(int, (r.stdout + r.stderr).split()[:2])
+    bad, n = _c_check(tmp_path, RQ_TEST_C, 'cortex-m4-smlad')
     assert n > 1_000_000 and bad == 0
 
 RQ1_TEST_C = r"""
@@ -234,26 +243,7 @@ def test_undoubled_sum_requantization_in_c(tmp_path, target):
     """The hot loops' requantization of an undoubled sum (depthwise, first layer: vww_rq1; portable C doubles the
     multiplier instead of the sum, the SMLAD build shifts the sum) in modes 1-3, against TFLite's two steps, random
     sums up to the fast modes' bound and sums next to rounding ties: host, and Cortex-M4 portable and SMLAD (QEMU)"""
-    for k, v in N.kernel_sources().items(): (tmp_path/k).write_text(v)
-    (tmp_path/'t.c').write_text(RQ1_TEST_C)
-    if target == 'host':
-        if not shutil.which('gcc'): pytest.skip("gcc is not installed (apt-get install gcc)")
-        subprocess.run(['gcc', '-std=c99', '-O2', '-I', str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t')],
-                       check=True)
-        out = subprocess.run([str(tmp_path/'t')], capture_output=True, text=True, check=True).stdout
-    else:
-        t = N.TARGETS[target]
-        for tool in (t['cc'], t['qemu'][0]):
-            if not shutil.which(tool): pytest.skip(f"{tool} is not installed: apt-get install {N.NEEDED_PACKAGES[tool]}")
-        ld = ['-Wl,--defsym=__flash=0x0', '-Wl,--defsym=__flash_size=0x400000', '-Wl,--defsym=__ram=0x20000000',
-              '-Wl,--defsym=__ram_size=0x400000', '-Wl,--defsym=__stack_size=0x8000']
-        subprocess.run([t['cc'], '-std=c99', '-O2', *t['cflags'], '--specs=picolibc.specs', '--oslib=semihost', *ld,
-                        '-I', str(tmp_path), str(tmp_path/'t.c'), '-o', str(tmp_path/'t.elf')], check=True)
-        r = subprocess.run([*t['qemu'], '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config',
-                            'enable=on,target=native', '-kernel', str(tmp_path/'t.elf')], capture_output=True, text=True,
-                           timeout=300)
-        out = r.stdout + r.stderr
-    bad, n = map(int, out.split()[:2])
+    bad, n = _c_check(tmp_path, RQ1_TEST_C, target)
     assert n > 400_000 and bad == 0
 
 def test_mlperf_bit_exact_on_all_sample_frames(mlperf):
