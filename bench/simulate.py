@@ -2,8 +2,8 @@
 
 Run from the project root: `python bench/simulate.py [--frames N]`. Writes bench/results/simulate.json.
 Models: the MLPerf Tiny VWW int8 reference (from ../shared/models/mlperf-tiny-vww; skipped where absent) and the
-vww-tiny student (MobileNetV1 width 0.1, 96x96 RGB) trained on the sample set: the int8 file behind the example
-sketches, sketches/models/vww_tiny_rgb96.tflite. Source: the built-in sample video (bikes.mp4, 640x272 at 25 fps), looped.
+pretrained vww-rgb96 student (96x96 RGB, half the reference's channels): the int8 file behind the ESP32 example
+sketches, vww_kit/pretrained/vww-rgb96_int8.tflite. Source: the built-in sample video (bikes.mp4, 640x272 at 25 fps), looped.
 Goal: at least 30 fps with the student on the tflite-micro interpreter.
 """
 import argparse, json, os, platform, statistics, sys, tempfile, time
@@ -19,11 +19,10 @@ MLPERF = ROOT.parent/'shared'/'models'/'mlperf-tiny-vww'/'vww_96_int8.tflite'
 OUT = ROOT/'bench'/'results'/'simulate.json'
 GOAL_FPS = 30
 
-STUDENT = ROOT/'sketches'/'models'/'vww_tiny_rgb96.tflite'
-
 def student_tflite():
-    "The int8 vww-tiny student trained on the sample set (the example sketches' model)"
-    return STUDENT.read_bytes()
+    "The pretrained int8 vww-rgb96 student (the ESP32 example sketches' model)"
+    from vww_kit.export import example_model
+    return example_model('vww-rgb96').read_bytes()
 
 def loop(sim, frames:int, width:int=480)->dict:
     "The end-to-end loop on the looped sample video: per-stage milliseconds and frames per second"

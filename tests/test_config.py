@@ -75,3 +75,13 @@ def test_warns_when_keras3_was_imported_first():
     """)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'Keras 3 was imported before vww_kit' in r.stdout
+
+def test_threshold_is_auto_or_a_number():
+    "[export] threshold: 'auto' (the model's calibrated threshold) or a number in [0, 1]; anything else names the key"
+    from vww_kit.config import load_recipe
+    assert load_recipe(None, {'export.threshold': 'auto'}).export.threshold == 'auto'
+    assert load_recipe(None, {'export.threshold': 'AUTO'}).export.threshold == 'auto'
+    assert load_recipe(None, {'export.threshold': '0.7'}).export.threshold == 0.7
+    for bad in ('maybe', '1.5', '-0.1'):
+        with pytest.raises(ValueError, match=r"export.threshold = .* expected auto or a number from 0.0 to 1.0"):
+            load_recipe(None, {'export.threshold': bad})

@@ -93,11 +93,11 @@ def test_our_ptq_file_agrees_bit_for_bit_on_real_frames(ptq, all_views):
     r = compare_runtimes(ptq, all_views)
     assert r['inputs'] == len(all_views) >= 200 and r['bit_exact'], r['outputs']
 
-@pytest.mark.parametrize('name', ['vww_tiny_rgb96', 'vww_micro_gray64'])
+@pytest.mark.parametrize('name', ['vww-rgb96', 'vww-gray64'])
 def test_models_trained_here_agree_bit_for_bit(name, tmp_path):
-    "The int8 students behind the example sketches, trained on the sample set: litert and tflite-micro on every frame"
-    from conftest import ROOT
-    path = ROOT/'sketches'/'models'/f'{name}.tflite'
+    "The pretrained int8 students behind the example sketches: litert and tflite-micro on every sample frame"
+    from vww_kit.export import example_model
+    path = example_model(name)
     spec = InputSpec.from_model(path)
     x = np.concatenate([board_views(sample_set(s), 'esp32-cam', spec, tmp_path, progress=False)[0] for s in ('train', 'val', 'test')])
     r = compare_runtimes(path, x)

@@ -67,6 +67,15 @@ def cmd_data(a):
         counts = build_vww(a.path, a.out, min_person_area=a.min_person_area, fmt=a.format, overwrite=a.overwrite, limit=a.limit)
         _say(f"Visual Wake Words written to {a.out}:"); _print_balance(counts)
         return
+    if a.source == 'yolo':
+        from vww_kit.yolo import yolo_set, yolo_summary, write_vww_folders
+        if not a.path: raise ValueError("vww-kit data yolo needs the dataset folder: vww-kit data yolo PATH (holding train/ valid/ test/).")
+        ims = yolo_set(a.path)
+        for sp, c in yolo_summary(ims, a.min_person_area).items():
+            _say(f"  {sp:5} pictures: person {c['person']:5}  no_person {c['no_person']:5}  sources {c['sources']}")
+        counts = write_vww_folders(ims, a.out, a.crops_pos, a.crops_neg, a.min_person_area, a.overwrite, progress=False)
+        _say(f"Visual Wake Words image folders (whole pictures and box-aware crops) written to {a.out}:"); _print_balance(counts)
+        return
     if a.source == 'folder' and not a.path: raise ValueError("vww-kit data folder needs the folder: vww-kit data folder PATH.")
     ss = sample_set() if a.source == 'sample' else folder_set(a.path)
     out = _prepare_out(a.out, a.overwrite, 'class_balance.json')
@@ -139,6 +148,12 @@ def _run(a, recipe):
     t = time.time()
     r = run_pipeline(recipe, out, a.overwrite, until=a.until, log=_say)
     _say(f"Finished in {time.time()-t:.1f} s; outputs in {out}" + (f"; open {Path(out)/'report.html'}" if 'report' in r.state['done'] else ''))
+    q = Path(out)/'quantize.json'
+    if q.exists() and 'verdict' in (qj := json.loads(q.read_text())):   # the answer a user runs the demo for
+        d, t = qj['detection'], qj['teacher_detection']
+        _say(f"Student (int8, threshold {qj['threshold']:.2f}): balanced accuracy {d['balanced_accuracy']:.3f}, accuracy "
+             f"{d['accuracy']:.3f} on the test split; teacher {t['balanced_accuracy']:.3f}.")
+        _say(('VERDICT: ' if qj['verdict'] != 'ok' else '') + qj['verdict_text'])
 
 def cmd_demo(a):
     "Run the main job on the built-in sample data"
@@ -158,7 +173,9 @@ def parser():
     q = sub.add_parser('boards', help='List the board profiles'); q.add_argument('--json', action='store_true')
     q.set_defaults(fn=cmd_boards)
     q = sub.add_parser('data', help='Check a dataset (contact sheet, balance) or build VWW from COCO')
-    q.add_argument('source', choices=('sample', 'folder', 'coco')); q.add_argument('path', nargs='?')
+    q.add_argument('source', choices=('sample', 'folder', 'coco', 'yolo')); q.add_argument('path', nargs='?')
+    q.add_argument('--crops-pos', type=int, default=1, help='yolo: crops holding a person, per picture')
+    q.add_argument('--crops-neg', type=int, default=2, help='yolo: crops that touch no person box, per picture')
     q.add_argument('--out', default='vww_data'); q.add_argument('--overwrite', action='store_true')
     q.add_argument('--min-person-area', type=float, default=0.005); q.add_argument('--format', default='folders', choices=('folders', 'tfrecord'))
     q.add_argument('--download', action='store_true', help='coco: download COCO into PATH first')

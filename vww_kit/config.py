@@ -97,6 +97,8 @@ class Key:
     doc:str = ''              # What it means
 
     def allowed(self):
+        if self.choices and self.kind is not str:   # a number, or one of a few words (e.g. threshold = auto)
+            return ' or '.join(map(str, self.choices)) + f' or a number from {self.lo} to {self.hi}'
         if self.choices: return 'one of ' + ', '.join(map(str, self.choices))
         if self.kind is bool: return 'true or false'
         if self.lo is not None: return f'a{"n integer" if self.kind is int else " number"} from {self.lo} to {self.hi}'
@@ -105,6 +107,7 @@ class Key:
     def parse(self, name, v):
         "Typed value of `v` (str or typed) for key `name`, or a `ValueError` naming key, value and what is allowed"
         err = ValueError(f"Recipe key {name} = {v!r} is not allowed: expected {self.allowed()}.")
+        if self.kind is not str and self.choices and str(v).strip().lower() in self.choices: return str(v).strip().lower()
         try:
             if self.kind is bool:
                 if isinstance(v, bool): x = v
@@ -117,7 +120,7 @@ class Key:
             elif self.kind is float: x = float(v)
             else: x = str(v).strip()
         except (TypeError, ValueError): raise err from None
-        if self.choices and x not in self.choices: raise err
+        if self.choices and self.kind is str and x not in self.choices: raise err
         if self.lo is not None and not (self.lo <= x <= self.hi): raise err
         return x
 
@@ -136,28 +139,29 @@ RECIPE_SCHEMA = {
     'model': dict(
         family=Key(str, 'mobilenet_v1', ('mobilenet_v1', 'mobilenet_v2'), doc='Student architecture'),
         width=Key(float, 0.25, lo=0.05, hi=1.4, doc='Width multiplier (alpha)'),
-        student=Key(str, 'vww-tiny', doc='Student preset name'),
+        student=Key(str, 'vww-rgb96', doc='Student preset name'),
+        pretrained=Key(bool, True, doc='Start a preset that ships weights (vww-rgb96, vww-gray64) from them'),
         teacher=Key(str, 'mlperf-vww', doc='Teacher: a pretrained name or a model path'),
         dropout=Key(float, 0.1, lo=0.0, hi=0.9, doc='Dropout before the classifier')),
     'distill': dict(
         temperature=Key(float, 1.0, lo=1.0, hi=50.0, doc='Softmax temperature T (1 suits two classes: see nbs/30_distill)'),
-        alpha=Key(float, 0.0, lo=0.0, hi=1.0, doc='Weight of the hard-label loss; 1 - alpha for the teacher (0 suits small data: see nbs/30_distill)'),
-        epochs=Key(int, 30, lo=1, hi=1000, doc='Training epochs'),
+        alpha=Key(float, 0.5, lo=0.0, hi=1.0, doc='Weight of the hard-label loss; 1 - alpha for the teacher (0.5 keeps a pretrained student calibrated: see nbs/79_run)'),
+        epochs=Key(int, 5, lo=1, hi=1000, doc='Training epochs (a pretrained student needs few; 30 from scratch)'),
         batch_size=Key(int, 32, lo=1, hi=4096, doc='Batch size'),
-        learning_rate=Key(float, 1e-3, lo=1e-6, hi=1.0, doc='Adam learning rate')),
+        learning_rate=Key(float, 1e-4, lo=1e-6, hi=1.0, doc='Adam learning rate (1e-4 fine-tunes a pretrained student; 1e-3 from scratch)')),
     'prune': dict(
-        method=Key(str, 'structured', ('none', 'magnitude', 'structured'), doc='Pruning method'),
+        method=Key(str, 'none', ('none', 'magnitude', 'structured'), doc='Pruning method (none: the pretrained students already fit; see nbs/79_run)'),
         sparsity=Key(float, 0.5, lo=0.0, hi=0.95, doc='Target weight sparsity (magnitude)'),
         keep_channels=Key(float, 0.75, lo=0.05, hi=1.0, doc='Share of channels kept (structured)'),
         epochs=Key(int, 5, lo=0, hi=1000, doc='Fine-tuning epochs')),
     'quantize': dict(
-        mode=Key(str, 'qat', ('ptq', 'qat'), doc='Post-training or quantization-aware'),
+        mode=Key(str, 'ptq', ('ptq', 'qat'), doc='Post-training or quantization-aware'),
         calibration_samples=Key(int, 200, lo=1, hi=100_000, doc='Representative frames for calibration'),
         epochs=Key(int, 3, lo=0, hi=1000, doc='QAT fine-tuning epochs')),
     'export': dict(
         out=Key(str, 'vww_out', doc='Output folder'),
         backend=Key(str, 'tflm', ('tflm', 'native'), doc='TensorFlow Lite Micro or plain C'),
-        threshold=Key(float, 0.6, lo=0.0, hi=1.0, doc='Person score that counts as a detection'),
+        threshold=Key(float, 'auto', ('auto',), lo=0.0, hi=1.0, doc='Person score that counts as a detection (auto: calibrated on the validation split)'),
         overwrite=Key(bool, False, doc='Allow writing into a non-empty output folder')),
 }
 

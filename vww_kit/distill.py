@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['distillation_loss', 'Distiller', 'teacher_probs', 'DistillResult', 'distill', 'person_scores', 'accuracy', 'roc_auc',
-           'model_row', 'format_rows', 'preset_students', 'DistillWidget']
+           'calibrate_threshold', 'detection_report', 'verdict', 'model_row', 'format_rows', 'preset_students',
+           'DistillWidget']
 
 # %% ../nbs/30_distill.ipynb #d1b88a23
 import hashlib, json, math, os, time
@@ -18,7 +19,7 @@ from . import check_tf_keras
 from .data import LABELS
 from .camera import InputSpec
 from .pipeline import augment, make_dataset
-from .models import Teacher
+from .models import Teacher, Ensemble
 
 # %% ../nbs/30_distill.ipynb #cb4c282c
 def distillation_loss(y_true, student_probs, teacher_probs, alpha:float=0.3, temperature:float=4.0):
@@ -52,9 +53,9 @@ class Distiller(tf_keras.Model):
         self.spec = InputSpec.from_model(student)
         self.teacher = teacher
         self.live = teacher is not None and not teacher.is_tflite
-        if teacher is not None:
-            if teacher.spec.channels not in (1, 3): raise ValueError("The teacher's input is not an image.")
-            _check_outputs(student, teacher)
+        for t in getattr(teacher, 'teachers', [teacher] if teacher is not None else []):
+            if t.spec.channels not in (1, 3): raise ValueError("The teacher's input is not an image.")
+            _check_outputs(student, t)
         self._tfn = _teacher_fn(teacher, self.spec) if self.live else None
         self.loss_tracker = tf_keras.metrics.Mean(name='loss')
         self.acc = tf_keras.metrics.CategoricalAccuracy(name='accuracy')
@@ -122,6 +123,7 @@ def teacher_probs(teacher:Teacher,       # The teacher
                   cache_dir=None,        # Folder for `teacher_<fingerprint>.npy`; None: no cache
                  )->np.ndarray:
     "The teacher's (no_person, person) probabilities for `views`, computed once and cached under a fingerprint of both"
+    if isinstance(teacher, Ensemble): return np.mean([teacher_probs(t, views, cache_dir) for t in teacher.teachers], 0)
     f = Path(cache_dir)/f'teacher_{_fingerprint(teacher, views)}.npy' if cache_dir else None
     if f and f.exists(): return np.load(f)
     p = teacher.probs(teacher.views(views)).astype(np.float32)
@@ -169,6 +171,8 @@ def distill(student,                       # tf_keras student (untrained or not)
             schedule:str='cosine',         # learning rate: 'cosine' (decays to 0 over `epochs`) or 'constant'
             mixup:float=0.0,               # largest mixup weight (0: off); a live teacher labels the mixed pictures
             correct_teacher:bool=False,    # with labels: where the teacher is wrong, the label is the soft target
+            soft:np.ndarray=None,          # precomputed teacher (no_person, person) probabilities of the training views
+            val_soft:np.ndarray=None,      # ... and of the validation views
             seed:int=0,
             work_dir=None,                 # checkpoints (resume after interruption) and teacher cache
             callbacks=(),                  # extra tf_keras callbacks (e.g. a widget's live plot)
@@ -178,16 +182,19 @@ def distill(student,                       # tf_keras student (untrained or not)
     check_tf_keras(student)
     x, y = train
     if y is None and teacher is None: raise ValueError("Unlabelled frames need a teacher to label them: pass teacher=.")
-    if teacher is None: alpha = 1.0
+    if soft is not None and teacher is not None: raise ValueError("Pass a teacher or its precomputed outputs (soft=), not both.")
+    if soft is not None and len(soft) != len(x): raise ValueError(f"soft= holds {len(soft)} rows for {len(x)} training views.")
+    if teacher is None and soft is None: alpha = 1.0
     if y is None: alpha = 0.0
     tf_keras.utils.set_random_seed(seed)
     spec = InputSpec.from_model(student)
     if x.shape[1:] != spec.shape:
         raise ValueError(f"Training views have shape {x.shape[1:]} but the student takes {spec.shape}: make the views "
                          f"with the student's InputSpec.")
-    d = Distiller(student, teacher, alpha, temperature, correct=correct_teacher and y is not None and teacher is not None)
+    d = Distiller(student, teacher, alpha, temperature,
+                  correct=correct_teacher and y is not None and (teacher is not None or soft is not None))
     wd = Path(work_dir) if work_dir else None
-    tp = None
+    tp = None if soft is None else np.asarray(soft, np.float32)
     if teacher is not None and teacher.is_tflite:  # slow teacher: once per frame, cached on disk
         tp = teacher_probs(teacher, x, wd/'teacher' if wd else None)
     d.compile(optimizer=tf_keras.optimizers.Adam(learning_rate))
@@ -201,7 +208,8 @@ def distill(student,                       # tf_keras student (untrained or not)
     if wd: cbs.append(tf_keras.callbacks.BackupAndRestore(str(wd/'backup')))
     vds = None
     if val is not None:
-        vtp = teacher_probs(teacher, val[0], wd/'teacher' if wd else None) if tp is not None else None
+        vtp = (val_soft if soft is not None else
+               teacher_probs(teacher, val[0], wd/'teacher' if wd else None) if tp is not None else None)
         vds = _ds(val[0], val[1], vtp, batch_size, False, seed, spec)
     t0 = time.time()
     h = d.fit(_ds(x, y, tp, batch_size, True, seed, spec, mixup), validation_data=vds, epochs=epochs, callbacks=cbs, verbose=verbose)
@@ -225,6 +233,46 @@ def roc_auc(scores:np.ndarray, labels:np.ndarray)->float:
     pos, neg = s[y], s[~y]
     if not len(pos) or not len(neg): raise ValueError("The ROC AUC needs frames of both classes.")
     return float(np.mean(pos[:, None] > neg[None, :]) + 0.5*np.mean(pos[:, None] == neg[None, :]))
+
+# %% ../nbs/30_distill.ipynb #dba55d9f
+def calibrate_threshold(scores,                 # person scores of the validation views
+                        labels,                 # their labels (1: person)
+                        false_alarm:float=None, # None: equal error rate; else the largest false-alarm rate allowed
+                       )->float:
+    "The person threshold chosen on validation: equal error rate, or the lowest one within a false-alarm target"
+    s, y = np.asarray(scores, np.float64), np.asarray(labels) == 1
+    if not y.any() or y.all(): raise ValueError("Calibrating a threshold needs validation frames of both classes.")
+    cands = np.unique(np.concatenate([s, [0.5]]))
+    if false_alarm is not None:
+        ok = [t for t in cands if np.mean(s[~y] >= t) <= false_alarm]
+        return float(min(ok)) if ok else float(cands[-1])
+    gap = np.array([abs(np.mean(s[y] < t) - np.mean(s[~y] >= t)) for t in cands])
+    best = cands[gap == gap.min()]
+    return float(best[np.argmin(abs(best - 0.5))])   # of equal gaps, the one nearest 0.5
+
+def detection_report(scores, labels, threshold:float=0.5)->dict:
+    "Balanced accuracy, accuracy, recall, specificity, ROC AUC and the confusion matrix at `threshold`"
+    s, y = np.asarray(scores, np.float64), np.asarray(labels) == 1
+    p = s >= threshold
+    tp, fn, tn, fp = (int(np.sum(p & y)), int(np.sum(~p & y)), int(np.sum(~p & ~y)), int(np.sum(p & ~y)))
+    rec, spec = tp/max(tp + fn, 1), tn/max(tn + fp, 1)
+    return dict(threshold=round(float(threshold), 4), balanced_accuracy=round((rec + spec)/2, 4),
+                accuracy=round((tp + tn)/max(len(y), 1), 4), recall=round(rec, 4), specificity=round(spec, 4),
+                auc=round(roc_auc(s, y.astype(int)), 4) if y.any() and (~y).any() else None,
+                confusion=dict(tp=tp, fn=fn, tn=tn, fp=fp))
+
+def verdict(student:dict,          # `detection_report` of the student
+            teacher:dict=None,     # ... of its teacher on the same frames, if any
+           )->tuple:
+    "('ok' | 'chance' | 'far below teacher', a sentence a user can act on)"
+    b, auc = student['balanced_accuracy'], student.get('auc')
+    if b < 0.6 or (auc is not None and auc < 0.6):
+        return 'chance', (f"The student is no better than chance: balanced accuracy {b:.2f}" + (f", AUC {auc:.2f}" if auc is not None else '') +
+                          ". It does not detect people. Train it on more real pictures (vww-kit data yolo/coco) or start from a pretrained student.")
+    if teacher is not None and teacher['balanced_accuracy'] - b > 0.15:
+        return 'far below teacher', (f"The student falls far below its teacher: balanced accuracy {b:.2f} against {teacher['balanced_accuracy']:.2f}. "
+                                     f"Train longer, keep more channels, or use more data.")
+    return 'ok', f"The student detects people: balanced accuracy {b:.2f}" + (f", AUC {auc:.2f}" if auc is not None else '') + '.'
 
 # %% ../nbs/30_distill.ipynb #5ca4def8
 def model_row(name:str, model, test:tuple)->dict:

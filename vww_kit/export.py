@@ -7,8 +7,8 @@ __all__ = ['SKETCH_TARGETS', 'ARENA_MARGIN', 'ARENA_HEADROOM', 'TEMPLATES', 'BAC
            'sketch_target', 'sketch_name', 'tflm_add_method', 'op_resolver_code', 'arena_size', 'measured_arena',
            'model_data_files', 'read_c_array', 'SketchSettings', 'sketch_settings', 'model_facts', 'model_settings_h',
            'host_preprocess', 'readme', 'check_backend', 'native_flash_bytes', 'native_fit', 'sketch_plan',
-           'write_sketch', 'export_sketch', 'ino_to_cpp', 'syntax_check', 'example_name', 'regenerate_examples',
-           'example_models', 'add_export_args', 'export_command']
+           'write_sketch', 'export_sketch', 'ino_to_cpp', 'syntax_check', 'example_name', 'example_model',
+           'regenerate_examples', 'add_export_args', 'export_command']
 
 # %% ../nbs/70_export.ipynb #970aeb1b
 import argparse, hashlib, math, re, subprocess, tempfile
@@ -22,6 +22,7 @@ from .camera import InputSpec, capture_size, crop_box, input_lut, pixel_format
 from .profile import read_tflite, read_graph, layer_table, tflm_supports, measure_arena, board_fit, estimate_latency
 from .profile import _memory, _overflow, _size
 from .native import native_sources
+from .contract import contract_threshold, contract_verdict
 
 # %% ../nbs/70_export.ipynb #8ffc78cf
 @dataclass(frozen=True)
@@ -310,7 +311,7 @@ constexpr int kNotAPersonIndex = {1 - s.person_index if s.num_classes == 2 else 
 constexpr const char* kCategoryLabels[] = {{{labels}}};
 constexpr float kOutputScale = {_f32(s.output_scale)};
 constexpr int kOutputZeroPoint = {s.output_zero_point};
-constexpr float kDetectionThreshold = {_f32(s.threshold)};  // recipe [export] threshold
+constexpr float kDetectionThreshold = {_f32(s.threshold)};  // recipe [export] threshold, or the model's calibrated one
 
 {runtime}
 
@@ -532,7 +533,7 @@ no person  {s.labels[s.person_index]} 0.12  {others} 0.88
 PERSON     {s.labels[s.person_index]} 0.91  {others} 0.09
 ```
 
-A person counts when its score is at least {s.threshold:g} (recipe `[export] threshold`); the {t.led_name} is lit
+A person counts when its score is at least {s.threshold:g} (recipe `[export] threshold`, or the threshold calibrated on validation that the model carries); the {t.led_name} is lit
 while one is seen. A line starting with `ERROR:` says what to fix; it repeats every 5 s.
 
 ## Memory and time (vww_kit profiler)
@@ -611,6 +612,7 @@ def sketch_plan(model,                  # int8 .tflite: a path or the bytes
                 name:str=None,          # Sketch name (default: the model file's name)
                 recipe=None,            # Recipe (crop, threshold, backend); None: `load_recipe()`
                 backend:str=None,       # 'tflm' or 'native' (None: the recipe's [export] backend)
+                force:bool=False,       # Export a model whose contract says it detects at chance
                )->dict:
     "Everything `write_sketch` writes, computed without writing: settings, fit on the board, file texts"
     if hasattr(model, 'predict') or (isinstance(model, (str, Path)) and Path(model).suffix in ('.h5', '.keras')):
@@ -621,6 +623,10 @@ def sketch_plan(model,                  # int8 .tflite: a path or the bytes
     t = sketch_target(board)
     b = get_board(t.board)
     data = read_tflite(model)
+    if contract_verdict(data) == 'chance' and not force:
+        raise ValueError("This model detects people no better than chance (its contract's verdict, measured when it was "
+                         "made): a sketch would flash a detector that does not work. Train it on real pictures first, "
+                         "or pass force=True (--force) to export it anyway.")
     source = Path(model).name if isinstance(model, (str, Path)) else 'model (bytes)'
     if backend == 'tflm':
         lacking = sorted({o['op'] for o in read_graph(data)['ops'] if not tflm_supports(o['op'])})
@@ -635,7 +641,8 @@ def sketch_plan(model,                  # int8 .tflite: a path or the bytes
     else:
         code, measured, flash = model_data_files(data, source), measured_arena(data), len(data)
         arena = arena_size(measured, b)
-    s = sketch_settings(spec, b, name, **facts, threshold=recipe.export.threshold, arena_measured=measured,
+    # threshold = auto: the one calibrated on validation when the model was made (its contract), else 0.5
+    s = sketch_settings(spec, b, name, **facts, threshold=contract_threshold(data, recipe.export.threshold, default=0.5), arena_measured=measured,
                         arena_bytes=arena, model_bytes=len(data), model_source=source,
                         model_sha256=hashlib.sha256(data).hexdigest(), backend=backend, model_flash=flash)
     fit = (native_fit if backend == 'native' else board_fit)(b, flash, s.arena_bytes, spec)
@@ -678,9 +685,10 @@ def export_sketch(model,                     # int8 .tflite: a path or the bytes
                   allow_oversize:bool=False, # Write a sketch for a model that does not fit the board
                   recipe=None,               # Recipe (crop, threshold, backend); None: `load_recipe()`
                   backend:str=None,          # 'tflm' or 'native' (None: the recipe's [export] backend, 'tflm' by default)
+                  force:bool=False,          # Export a model whose contract says it detects at chance
                  )->Path:
     "Write an Arduino IDE sketch folder out/NAME/NAME.ino that runs `model` on `board`; returns the folder"
-    return write_sketch(sketch_plan(model, board, name, recipe, backend), out, overwrite, allow_oversize)
+    return write_sketch(sketch_plan(model, board, name, recipe, backend, force), out, overwrite, allow_oversize)
 
 # %% ../nbs/70_export.ipynb #798fbc2b
 _FUNCTION = re.compile(r'^(?!namespace\b|struct\b|class\b|enum\b|union\b|typedef\b|#)'
@@ -719,58 +727,49 @@ def syntax_check(folder,                # A sketch folder
     return errors
 
 # %% ../nbs/70_export.ipynb #78ac74b3
-EXAMPLES = {'esp32-cam': 'vww_tiny_rgb96.tflite', 'xiao-esp32s3-sense': 'vww_tiny_rgb96.tflite',
-            'esp32-s3-eye': 'vww_tiny_rgb96.tflite', 'nano33-ble-sense': 'vww_micro_gray64.tflite'}
+EXAMPLES = {'esp32-cam': 'vww-rgb96', 'xiao-esp32s3-sense': 'vww-rgb96', 'esp32-s3-eye': 'vww-rgb96',
+            'nano33-ble-sense': 'vww-gray64'}   # board -> pretrained student
 
 def example_name(board:str)->str: return sketch_name(f'person_{board}')
 
+def _manifest()->dict:
+    import json
+    from vww_kit.data import package_file
+    return json.loads((package_file('vww_kit:pretrained')/'manifest.json').read_text())
+
+def example_model(student:str)->Path:
+    "The int8 file of a pretrained student, as the package ships it"
+    from vww_kit.data import package_file
+    return package_file('vww_kit:pretrained')/_manifest()[student]['int8']
+
 def regenerate_examples(out='sketches',  # The examples folder
-                        models=None,     # A model for every board, or {board: model}; None: out/models/ (`EXAMPLES`)
+                        models=None,     # A model for every board, or {board: model}; None: the pretrained students (`EXAMPLES`)
                         recipe=None,     # None: the default recipe (not ./settings.ini: the examples must not vary)
                        )->list:
     "Write the example sketch of each board into `out` (and its README.md index); returns the sketch folders"
     out = Path(out)
-    if models is None: models = {b: out/'models'/f for b, f in EXAMPLES.items()}
+    if models is None: models = {b: example_model(s) for b, s in EXAMPLES.items()}
     elif not isinstance(models, dict): models = {b: models for b in EXAMPLES}
     recipe = recipe if recipe is not None else default_recipe()
+    man = _manifest()
     rows, paths = [], []
     for b in EXAMPLES:
         plan = sketch_plan(models[b], b, example_name(b), recipe, backend='tflm')
         paths.append(write_sketch(plan, out, overwrite=True))
         s, f = plan['settings'], plan['fit']
+        q = man.get(EXAMPLES[b], {}).get('test', {}).get('int8') if models[b] == example_model(EXAMPLES[b]) else None
+        acc = f"{q['balanced_accuracy']:.3f} (AUC {q['auc']:.3f})" if q else 'not measured'
         rows.append(f"| [{s.name}]({s.name}/) | {s.board.name} | `{s.model_source}` | {s.spec.width}x{s.spec.height} "
-                    f"{s.spec.color} | {s.arena_bytes:,} B ({f['arena_in']}) | {'yes' if f['fits'] else 'NO'} |")
+                    f"{s.spec.color} | {acc} | {s.threshold:.3f} | {s.arena_bytes:,} B ({f['arena_in']}) | {'yes' if f['fits'] else 'NO'} |")
     (out/'README.md').write_text(
         "# Example sketches\n\nOne Arduino IDE sketch a board, written by `vww_kit.export.regenerate_examples` from the "
-        "models in `models/` (small students trained briefly on the built-in sample set: placeholders for the "
-        "student the demo trains). Do not edit: CI regenerates them and fails on any difference.\n\n"
-        "| sketch | board | model | input | tensor arena | fits |\n|---|---|---|---|---|---|\n" + '\n'.join(rows) +
-        "\n\nRegenerate: `python -m vww_kit.export --regenerate-examples sketches`.\n", newline='\n')
+        "pretrained students that ship in `vww_kit/pretrained/` (distilled on real photos by `bench/pretrain.py`). "
+        "Balanced accuracy is measured on the real test set of `bench/realdata.py` (photos with and without people, several "
+        "sources), int8, at the threshold calibrated on validation that each model carries. Do not edit: CI regenerates "
+        "them and fails on any difference.\n\n"
+        "| sketch | board | model | input | balanced accuracy | threshold | tensor arena | fits |\n|---|---|---|---|---|---|---|---|\n" +
+        '\n'.join(rows) + "\n\nRegenerate: `python -m vww_kit.export --regenerate-examples sketches`.\n", newline='\n')
     return paths
-
-def example_models(out,            # Folder for the .tflite files (e.g. sketches/models)
-                   epochs:int=20,  # Training epochs on the sample set
-                   seed:int=0)->dict:
-    "Train the two example students briefly on the sample set and write their int8 files (not bit-reproducible across machines: the written files are the examples' source)"
-    import tf_keras
-    from vww_kit.data import sample_set
-    from vww_kit.models import STUDENTS, build_model
-    from vww_kit.pipeline import board_views
-    from vww_kit.profile import to_int8_tflite
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    res = {}
-    for fname, preset, board in (('vww_tiny_rgb96.tflite', 'vww-tiny', 'esp32-cam'),
-                                 ('vww_micro_gray64.tflite', 'vww-micro', 'nano33-ble-sense')):
-        p = STUDENTS[preset]
-        tf_keras.utils.set_random_seed(seed)
-        spec = InputSpec(p.input_size, p.input_size, 1 if p.color == 'grayscale' else 3, 'int8', 1/255, -128)
-        x, y = board_views(sample_set('train'), board, spec, Path(tempfile.gettempdir())/'vww_kit_views')
-        m = build_model(p.family, p.input_size, p.color, p.width, name=preset.replace('-', '_'))
-        m.compile(tf_keras.optimizers.Adam(1e-3), 'sparse_categorical_crossentropy', metrics=['accuracy'])
-        m.fit(x.astype('float32')/255, y, batch_size=32, epochs=epochs, verbose=0, shuffle=True)
-        data = to_int8_tflite(m, x[:100].astype('float32')/255)
-        (out/fname).write_bytes(data); res[fname] = len(data)
-    return res
 
 # %% ../nbs/70_export.ipynb #69aefa47
 def add_export_args(p:argparse.ArgumentParser)->argparse.ArgumentParser:
@@ -781,6 +780,7 @@ def add_export_args(p:argparse.ArgumentParser)->argparse.ArgumentParser:
     p.add_argument('--name', default=None, help='Sketch name (default: the model file name); made a valid folder and C identifier')
     p.add_argument('--overwrite', action='store_true', help='Replace the files of an existing, non-empty sketch folder')
     p.add_argument('--allow-oversize', action='store_true', help='Write the sketch even if the model does not fit the board')
+    p.add_argument('--force', action='store_true', help='Export a model whose recorded verdict is "no better than chance"')
     p.add_argument('--backend', default=None, choices=BACKENDS,
                    help="tflm: TensorFlow Lite Micro; native: the model compiled to C, no ML library "
                         "(default: the recipe's [export] backend)")
@@ -798,7 +798,7 @@ def export_command(a:argparse.Namespace)->int:
         if not sep: raise ValueError(f"--set {kv!r}: write it as section.key=value, e.g. --set export.threshold=0.7.")
         sets[k.strip()] = v.strip()
     recipe = load_recipe(a.recipe, sets)
-    plan = sketch_plan(a.model, a.board or recipe.board.board, a.name, recipe, getattr(a, 'backend', None))
+    plan = sketch_plan(a.model, a.board or recipe.board.board, a.name, recipe, getattr(a, 'backend', None), getattr(a, 'force', False))
     folder = write_sketch(plan, a.out or recipe.export.out, a.overwrite or recipe.export.overwrite, a.allow_oversize)
     s = plan['settings']
     how = ', native C backend: no ML library' if s.backend == 'native' else ''

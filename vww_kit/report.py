@@ -36,7 +36,9 @@ _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}img{max-width:100%;margin:.5em 0}
-.note{color:#555;font-size:.9em}"""
+.note{color:#555;font-size:.9em}
+.verdict{padding:.6em 1em;border-radius:4px;font-weight:600;margin:1em 0}.verdict.ok{background:#e6f4ea;color:#1e6b34}
+.verdict.bad{background:#fde8e8;color:#b00020;border:2px solid #b00020}"""
 
 def render_html(report:dict,        # {'title', 'summary': {...}, 'sections': [{'id','title','text','tables':{name: rows},'figures':[names]}]}
                 figures:dict=None,  # figure name -> PNG bytes
@@ -45,6 +47,10 @@ def render_html(report:dict,        # {'title', 'summary': {...}, 'sections': [{
     figures = figures or {}
     out = [f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(report["title"])}</title>'
            f'<style>{_CSS}</style></head><body><h1>{html.escape(report["title"])}</h1>']
+    if report.get('verdict'):  # the first thing a user reads: does the detector see people?
+        v = report['verdict']
+        out.append(f'<p class="verdict {"ok" if v["verdict"] == "ok" else "bad"}" data-verdict="{html.escape(v["verdict"])}">'
+                   f'{html.escape(v["text"])}</p>')
     if report.get('summary'):
         out.append('<table>' + ''.join(f'<tr><th>{html.escape(k)}</th><td data-key="summary.{html.escape(k)}">{_fmt(v)}</td></tr>'
                                        for k, v in report['summary'].items()) + '</table>')

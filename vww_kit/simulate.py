@@ -266,7 +266,8 @@ class Simulator:
         self.out_scale, self.out_zero = _quant(out)
         self.macs = model_macs(self.data)
         self.latency = estimate_latency(self.macs, self.board)
-        self.smoother = Smoother(r.export.threshold if threshold is None else threshold, n, m)
+        from vww_kit.contract import contract_threshold   # auto: the threshold the model was calibrated with
+        self.smoother = Smoother(contract_threshold(self.data, r.export.threshold, default=0.5) if threshold is None else threshold, n, m)
         self.board_rate, self.channel_order = board_rate, channel_order
         self.reset()
 

@@ -1,5 +1,5 @@
 // person_esp32_cam: person detector for the AI-Thinker ESP32-CAM, written by vww_kit.export.
-// Model: vww_tiny_rgb96.tflite (82,936 bytes). Board settings, libraries and expected output: README.md.
+// Model: vww-rgb96_int8.tflite (104,528 bytes). Board settings, libraries and expected output: README.md.
 #include <Arduino.h>
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
@@ -39,7 +39,7 @@ void setup() {
   }
   tensor_arena = static_cast<uint8_t*>(heap_caps_malloc(kTensorArenaSize, MALLOC_CAP_SPIRAM | MALLOC_CAP_8BIT));
   if (tensor_arena == nullptr) {
-    Fail("ERROR: could not allocate the 83,968-byte tensor arena in PSRAM (heap_caps_malloc MALLOC_CAP_SPIRAM). Check Tools > PSRAM > Enabled.");
+    Fail("ERROR: could not allocate the 86,016-byte tensor arena in PSRAM (heap_caps_malloc MALLOC_CAP_SPIRAM). Check Tools > PSRAM > Enabled.");
     return;
   }
 
