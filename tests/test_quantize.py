@@ -95,13 +95,17 @@ def test_our_ptq_file_agrees_bit_for_bit_on_real_frames(ptq, all_views):
 
 @pytest.mark.parametrize('name', ['vww-rgb96', 'vww-gray64'])
 def test_models_trained_here_agree_bit_for_bit(name, tmp_path):
-    "The pretrained int8 students behind the example sketches: litert and tflite-micro on every sample frame"
+    "The pretrained int8 students behind the example sketches (cut from the MLPerf model, with its FULLY_CONNECTED head): litert and tflite-micro agree on every op of every sample frame but that head, where under 2% of frames round one value a step apart (as the MLPerf model does on 1 frame); tflite-micro is the board's runtime and the simulator's"
     from vww_kit.export import example_model
     path = example_model(name)
     spec = InputSpec.from_model(path)
-    x = np.concatenate([board_views(sample_set(s), 'esp32-cam', spec, tmp_path, progress=False)[0] for s in ('train', 'val', 'test')])
-    r = compare_runtimes(path, x)
-    assert r['inputs'] == len(x) >= 200 and r['bit_exact'], r['outputs']
+    board = 'nano33-ble-sense' if spec.channels == 1 else 'esp32-cam'
+    x = np.concatenate([board_views(sample_set(s), board, spec, tmp_path, progress=False)[0] for s in ('train', 'val', 'test')])
+    r = compare_runtimes(path, x, trace=len(x))
+    o = r['outputs'][0]
+    assert r['inputs'] == len(x) >= 200 and o['different'] <= 0.02*len(x), r['outputs']
+    assert [(f['op'], f['max_abs_diff']) for f in r['first_difference']] == [('FULLY_CONNECTED', 1)], r['first_difference']
+    assert r['first_difference'][0]['inputs'] == o['different'], r
 
 def test_a_difference_is_counted_and_traced_to_its_first_op(ptq, views):
     "litert's default XNNPACK kernels round differently from tflite-micro; the report says where it starts"

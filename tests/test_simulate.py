@@ -1,6 +1,7 @@
 import argparse, csv, time
 from pathlib import Path
 import numpy as np, cv2, pytest
+from vww_kit.contract import read_contract
 from vww_kit.camera import InputSpec, board_camera, board_view
 from vww_kit.data import sample_set, read_frame
 from vww_kit.simulate import (Simulator, Smoother, Record, VideoSource, FolderSource, CameraSource, open_source,
@@ -67,7 +68,8 @@ def test_outputs_equal_tflite_micro(request, which, frames):
         out = it.get_output(0).reshape(-1)
         assert rec.raw == tuple(int(v) for v in out)
         assert rec.score == pytest.approx((int(out[1]) - zp)*scale)
-        assert rec.person == (rec.score >= 0.6) and rec.detected == rec.person  # recipe threshold, 1 of 1
+        assert rec.person == (rec.score >= sim.threshold) and rec.detected == rec.person  # 1 of 1
+    assert sim.threshold == (read_contract(data) or {}).get('threshold', 0.5)   # threshold = auto: the file's, else 0.5
 
 def test_litert_runtime_is_close(mlperf, frames):
     a, b = Simulator(mlperf, 'esp32-cam', runtime='tflm'), Simulator(mlperf, 'esp32-cam', runtime='litert')
@@ -98,7 +100,12 @@ def test_smoother():
 
 def test_threshold_from_recipe(students, tmp_path, monkeypatch):
     from vww_kit.config import load_recipe
-    assert Simulator(students['vww-tiny'], 'esp32-cam').threshold == load_recipe().export.threshold
+    assert load_recipe().export.threshold == 'auto'      # the model's calibrated threshold; these carry none: 0.5
+    assert Simulator(students['vww-tiny'], 'esp32-cam').threshold == 0.5
+    from vww_kit.export import example_model
+    from vww_kit.contract import contract_threshold
+    shipped = example_model('vww-rgb96').read_bytes()
+    assert Simulator(shipped, 'esp32-cam').threshold == contract_threshold(shipped) != 0.5
     assert Simulator(students['vww-tiny'], recipe=load_recipe(overrides={'export.threshold': 0.7})).threshold == 0.7
 
 def test_board_rate(students, frames):

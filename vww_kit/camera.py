@@ -39,9 +39,10 @@ class InputSpec:
         return cls(recipe.input.size, recipe.input.size, c, dtype, *q, recipe.input.crop)
 
     @classmethod
-    def from_model(cls, model, crop='center', pixel_scale=1/255):
-        "Spec read from a .tflite file (path or bytes) or a tf_keras model"
+    def from_model(cls, model, crop='center', pixel_scale=None):
+        "Spec read from a .tflite file (path or bytes; its contract gives the pixel scale) or a tf_keras model"
         if isinstance(model, (str, Path, bytes, bytearray)): return _spec_from_tflite(model, crop, pixel_scale)
+        if pixel_scale is None: pixel_scale = 1/255
         shape = tuple(model.input_shape[1:])
         if len(shape) != 3 or shape[-1] not in (1, 3):
             raise ValueError(f"Model input shape {shape} is not an image: expected (height, width, 1 or 3).")
@@ -50,6 +51,10 @@ class InputSpec:
 def _spec_from_tflite(model, crop, pixel_scale):
     from ai_edge_litert.interpreter import Interpreter
     data = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+    if pixel_scale is None:   # the one reader: the file's contract, else pixel / 255
+        from vww_kit.contract import model_contract
+        try: pixel_scale = model_contract(bytes(data))['input']['pixel_scale']
+        except Exception: pixel_scale = 1/255   # not a flatbuffer: the interpreter below says so
     try: d = Interpreter(model_content=bytes(data)).get_input_details()[0]
     except Exception as e: raise ValueError(f"Not a readable TFLite model ({e}). Pass a .tflite file the converter wrote.") from None
     shape = tuple(int(v) for v in d['shape'][1:])

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['distillation_loss', 'Distiller', 'teacher_probs', 'DistillResult', 'distill', 'person_scores', 'accuracy', 'roc_auc',
-           'calibrate_threshold', 'detection_report', 'verdict', 'model_row', 'format_rows', 'preset_students',
-           'DistillWidget']
+           'calibrate_threshold', 'roc_curve', 'detection_report', 'verdict', 'model_row', 'format_rows',
+           'preset_students', 'DistillWidget']
 
 # %% ../nbs/30_distill.ipynb #d1b88a23
 import hashlib, json, math, os, time
@@ -234,7 +234,7 @@ def roc_auc(scores:np.ndarray, labels:np.ndarray)->float:
     if not len(pos) or not len(neg): raise ValueError("The ROC AUC needs frames of both classes.")
     return float(np.mean(pos[:, None] > neg[None, :]) + 0.5*np.mean(pos[:, None] == neg[None, :]))
 
-# %% ../nbs/30_distill.ipynb #dba55d9f
+# %% ../nbs/30_distill.ipynb #6546e925
 def calibrate_threshold(scores,                 # person scores of the validation views
                         labels,                 # their labels (1: person)
                         false_alarm:float=None, # None: equal error rate; else the largest false-alarm rate allowed
@@ -249,6 +249,13 @@ def calibrate_threshold(scores,                 # person scores of the validatio
     gap = np.array([abs(np.mean(s[y] < t) - np.mean(s[~y] >= t)) for t in cands])
     best = cands[gap == gap.min()]
     return float(best[np.argmin(abs(best - 0.5))])   # of equal gaps, the one nearest 0.5
+
+def roc_curve(scores, labels, points:int=101)->dict:
+    "False-alarm and recall rates as the threshold sweeps from 1 to 0 (`points` thresholds), with the thresholds"
+    s, y = np.asarray(scores, np.float64), np.asarray(labels) == 1
+    ts = np.linspace(1, 0, points)
+    return dict(threshold=[round(float(t), 4) for t in ts], false_alarm=[round(float(np.mean(s[~y] >= t)), 4) for t in ts],
+                recall=[round(float(np.mean(s[y] >= t)), 4) for t in ts])
 
 def detection_report(scores, labels, threshold:float=0.5)->dict:
     "Balanced accuracy, accuracy, recall, specificity, ROC AUC and the confusion matrix at `threshold`"

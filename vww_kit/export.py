@@ -251,7 +251,8 @@ def model_facts(data:bytes)->dict:
                          f"({', '.join(LABELS)}) or 1 person probability.")
     scale, zp = out[0]['quantization']
     n = math.prod(shape)
-    return dict(spec=spec, num_classes=n, person_index=LABELS.index('person') if n > 1 else 0,
+    from vww_kit.contract import model_contract   # the file says which output is "person" (vww_kit's own: 1)
+    return dict(spec=spec, num_classes=n, person_index=model_contract(data)['person_index'] if n > 1 else 0,
                 output_scale=float(scale), output_zero_point=int(zp),
                 ops=tuple(sorted({o['op'] for o in read_graph(data)['ops']})))
 

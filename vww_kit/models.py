@@ -171,13 +171,20 @@ def load_model(path):
 class Teacher:
     "A trained person detector: frames in, person probability out"
     def __init__(self, model,                # tf_keras model, or .tflite bytes/path
-                 pixel_scale:float=1/255,    # real input = pixel * pixel_scale (1 for models trained on raw 0-255)
-                 person_index:int=1,         # which output is "person"
+                 pixel_scale:float=None,     # real input = pixel * pixel_scale (1 for raw 0-255); None: the file's contract, else 1/255
+                 person_index:int=None,      # which output is "person"; None: the file's contract, else 1
                  name:str='teacher',
                  batch_size:int=64):         # frames per interpreter call (.tflite teachers)
         self.model = Path(model).read_bytes() if isinstance(model, (str, Path)) else model
         self.is_tflite = isinstance(self.model, (bytes, bytearray))
         if not self.is_tflite: check_tf_keras(self.model)
+        if self.is_tflite and (pixel_scale is None or person_index is None):
+            from vww_kit.contract import model_contract
+            c = model_contract(bytes(self.model))
+            pixel_scale = c['input']['pixel_scale'] if pixel_scale is None else pixel_scale
+            person_index = c['person_index'] if person_index is None else person_index
+        pixel_scale = 1/255 if pixel_scale is None else pixel_scale
+        person_index = 1 if person_index is None else person_index
         self.spec = InputSpec.from_model(self.model, pixel_scale=pixel_scale)
         self.person_index, self.name, self._it, self.batch_size = person_index, name, None, batch_size
         self._lut = input_lut(self.spec)
@@ -213,7 +220,7 @@ class Teacher:
         "Person probability of each frame (any size, RGB uint8)"
         return self.probs(self.views(frames))[:, 1]
 
-# %% ../nbs/20_models.ipynb #d2b88335
+# %% ../nbs/20_models.ipynb #51f5fd13
 class Ensemble:
     "Several `Teacher`s as one: the mean of their (no_person, person) probabilities"
     def __init__(self, teachers, name:str=None):

@@ -1070,10 +1070,10 @@ def prune_command(args)->int:
     recipe = load_recipe(getattr(args, 'recipe', None), {k.strip(): v.strip() for k, _, v in sets})
     r, rb = recipe.prune, recipe.board
     method = args.method or r.method
-    if method == 'none': raise ValueError("The recipe's [prune] method is none: pass --method channels or magnitude.")
     model = load_model(args.model)
     if isinstance(model, (bytes, bytearray)):
         raise ValueError(f"{args.model} is a .tflite file: pruning needs the Keras model (.h5 or SavedModel) it came from.")
+    if method == 'none': raise ValueError("The recipe's [prune] method is none: pass --method channels or magnitude.")
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise ValueError(f"Output folder {out} exists and is not empty. Choose another --out, or pass --overwrite.")

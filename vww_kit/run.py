@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['STAGES', 'MIN_CALIBRATION', 'Run', 'stage_data', 'stage_views', 'load_teacher', 'stage_teacher', 'stage_distill',
-           'stage_prune', 'size_curves', 'stage_quantize', 'stage_profile', 'stage_export', 'report_dict',
-           'stage_report', 'run_pipeline']
+           'stage_prune', 'size_curves', 'stage_quantize', 'teacher_int8', 'stage_profile', 'stage_export',
+           'report_dict', 'stage_report', 'run_pipeline']
 
 # %% ../nbs/79_run.ipynb #2a2da426
 import json, time, traceback
@@ -228,8 +228,11 @@ def stage_quantize(r:Run):
                              verdict=v, student=r.recipe.model.student, teacher=r.json('teacher.json')['name'],
                              data=r.recipe.data.source, recipe_sha256=_recipe_hash(r.recipe), vww_kit=vww_kit.__version__)
     (r.out/'student_int8.tflite').write_bytes(with_contract(res.tflite, contract))
+    from vww_kit.distill import roc_curve
+    x, y = r.views('test')
     r.write_json('quantize.json', {**res.summary(), 'test_auc': det['auc'], 'threshold': thr, 'threshold_rule': rule,
-                                   'detection': det, 'teacher_detection': tdet, 'verdict': v, 'verdict_text': why})
+                                   'detection': det, 'teacher_detection': tdet, 'verdict': v, 'verdict_text': why,
+                                   'roc': roc_curve(_scores(res.tflite, x), y), 'teacher_roc': roc_curve(_scores(load_teacher(r), x), y)})
     r.log(f"  int8 student at threshold {thr:.3f} ({rule}): balanced accuracy {det['balanced_accuracy']:.3f}, "
           f"teacher {tdet['balanced_accuracy']:.3f}\n  verdict: {why}")
     worst = min((l for l in res.layers if l['sqnr_db'] is not None and np.isfinite(l['sqnr_db'])),
@@ -244,12 +247,24 @@ def stage_quantize(r:Run):
     for k, a in res.accuracy.items(): r.log(f"  {k:9} test accuracy {a['accuracy']:.3f}")
 
 # %% ../nbs/79_run.ipynb #984beee4
+def teacher_int8(t,                  # a `Teacher`
+                 views:np.ndarray,   # uint8 training views, for calibration
+                 labels:np.ndarray=None, # their labels (calibration draws each label equally)
+                 n:int=200)->bytes:
+    "The teacher as a full-int8 .tflite that carries its own convention (pixel scale, output order) in its contract"
+    from vww_kit.quantize import quantize, representative_views
+    from vww_kit.contract import make_contract, with_contract, read_contract
+    tq = bytes(t.model) if t.is_tflite else quantize(t.model, representative_views(views, labels, n=n), pixel_scale=t.spec.pixel_scale)
+    if read_contract(tq) is None:   # so that simulate, profile and export feed it and read it as it was trained
+        labels = ['no_person', 'person'] if t.person_index == 1 else ['person', 'no_person']
+        tq = with_contract(tq, make_contract(t.spec.pixel_scale, labels, color=t.spec.color, crop=t.spec.crop,
+                                             teacher=t.name, role='teacher', vww_kit=vww_kit.__version__))
+    return tq
+
 def stage_profile(r:Run):
     from vww_kit.profile import profile_model
-    from vww_kit.quantize import quantize, representative_views
     t = load_teacher(r)
-    tq = t.model if t.is_tflite else quantize(t.model, representative_views(*r.views('train'), n=r.recipe.quantize.calibration_samples),
-                                              pixel_scale=t.spec.pixel_scale)
+    tq = teacher_int8(t, *r.views('train'), n=r.recipe.quantize.calibration_samples)
     (r.out/'teacher_int8.tflite').write_bytes(tq)
     prof = {'teacher': profile_model(tq), 'student': profile_model(r.out/'student_int8.tflite')}
     r.write_json('profile.json', prof)
@@ -286,10 +301,31 @@ def _size_plot(c):
     axs[0].set_ylabel('KiB'); axs[0].legend(fontsize=8)
     return fig
 
+def _roc_plot(q):
+    "ROC curves of the int8 student and the teacher on the test split, the student's threshold marked"
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    for k, name in (('roc', 'student (int8)'), ('teacher_roc', 'teacher')):
+        if q.get(k): ax.plot(q[k]['false_alarm'], q[k]['recall'], label=name)
+    d = q['detection']
+    ax.plot([1 - d['specificity']], [d['recall']], 'o', color='C0', label=f"student at threshold {q['threshold']:.2f}")
+    ax.plot([0, 1], [0, 1], ':', color='grey', lw=1)
+    ax.set(xlabel='false-alarm rate (no-person frames called person)', ylabel='recall (person frames found)',
+           xlim=(0, 1), ylim=(0, 1.02), title='ROC on the test split'); ax.legend(fontsize=8, loc='lower right')
+    return fig
+
 def _row(name, acc, auc, p, board):
     f = p['fits'][board]
     return dict(model=name, test_accuracy=acc, test_auc=auc, params=p['params'], macs=p['macs'], int8_bytes=p['model_bytes'],
                 arena_bytes=p['arena_bytes'], fits=f['fits'], **{f'est. ms {b}': p['latency'][b]['ms_optimized'] for b in p['latency']})
+
+def _stages_table(d, pr, q)->list:
+    rows = []
+    if d.get('pretrained_start'): rows.append(dict(stage='pretrained, before fine-tuning (float, 0.5)', accuracy=d['pretrained_start']['accuracy'], auc=d['pretrained_start']['auc']))
+    rows.append(dict(stage='distilled (float, 0.5)', accuracy=d['test_accuracy'], auc=d.get('test_auc')))
+    if pr.get('method', 'none') != 'none': rows.append(dict(stage=f"pruned: {pr['method']} (float, 0.5)", accuracy=pr.get('test_accuracy'), auc=pr.get('test_auc')))
+    rows.append(dict(stage=f"int8 at threshold {q['threshold']:.3f}", accuracy=q['detection']['accuracy'], auc=q['detection']['auc']))
+    return rows
 
 def report_dict(r:Run)->tuple:
     "(the report dict, its figures) from the run's files"
@@ -311,6 +347,7 @@ def report_dict(r:Run)->tuple:
     fig, ax = plt.subplots(figsize=(10, 3)); plot_sqnr(layers, ax=ax); figs['sqnr'] = fig
     if (r.out/'quantize_histograms.png').exists(): figs['histograms'] = (r.out/'quantize_histograms.png').read_bytes()
     if pr.get('curves'): figs['size_curves'] = _size_plot(pr['curves'])
+    if q.get('roc'): figs['roc'] = _roc_plot(q)
     stages = r.state['seconds']
     rep = dict(title='vww_kit: person detector report',
                verdict=dict(verdict=q.get('verdict', 'ok'), text=q.get('verdict_text', '')) if q.get('verdict') else None,
@@ -323,6 +360,18 @@ def report_dict(r:Run)->tuple:
         dict(id='compare', title='Teacher and student', text=f"Accuracy (threshold 0.5) and ROC AUC (threshold-free) on the test split; size, arena (measured with the "
              f"TensorFlow Lite Micro interpreter) and fit on {b}; latency per board is an estimate from MACs.",
              tables={'models': rows}, figures=[]),
+        *([dict(id='detection', title='Does it detect people?',
+              text=f"int8 student at the person threshold {q['threshold']:.3f} ({q['threshold_rule']}), on the test split. "
+                   f"The teacher is read at 0.5.",
+              tables={'detection': [dict(model=n, threshold=x['threshold'], balanced_accuracy=x['balanced_accuracy'],
+                                         accuracy=x['accuracy'], recall=x['recall'], specificity=x['specificity'], auc=x['auc'])
+                                    for n, x in (('student int8', q['detection']), ('teacher', q['teacher_detection']))],
+                      'confusion matrix (student int8)': [dict(actual='person', said_person=q['detection']['confusion']['tp'],
+                                                               said_no_person=q['detection']['confusion']['fn']),
+                                                          dict(actual='no person', said_person=q['detection']['confusion']['fp'],
+                                                               said_no_person=q['detection']['confusion']['tn'])],
+                      'student before and after each stage (test split)': _stages_table(d, pr, q)},
+              figures=['roc'])] if q.get('detection') else []),
         dict(id='data', title='Data', tables={'class balance': [dict(split=k, **v) for k, v in
              json.loads((r.out/'data'/'class_balance.json').read_text()).items()]}, figures=['contact_sheet']),
         dict(id='distill', title='Distillation', text=f"Student {d['student']}, {d['params']:,} parameters; teacher {t['name']}.",

@@ -264,6 +264,8 @@ class Simulator:
             raise ValueError(f"The model has {self.n_outputs} outputs; a person detector has 2 (no_person, person) or "
                              f"1 (person probability).")
         self.out_scale, self.out_zero = _quant(out)
+        from vww_kit.contract import model_contract
+        self.person_index = model_contract(self.data)['person_index']
         self.macs = model_macs(self.data)
         self.latency = estimate_latency(self.macs, self.board)
         from vww_kit.contract import contract_threshold   # auto: the threshold the model was calibrated with
@@ -301,10 +303,10 @@ def invoke(self:Simulator, x:np.ndarray)->np.ndarray:
 
 @patch
 def person_score(self:Simulator, raw:np.ndarray)->float:
-    "Person probability from the raw outputs: dequantized, index 1 of two outputs"
-    v = raw.astype(np.float64)
+    "Person probability from the raw outputs: dequantized, at the person index the model's contract gives"
+    v = raw.astype(np.float64).reshape(-1)
     if self.out_dtype != np.float32: v = (v - self.out_zero)*self.out_scale
-    return float(v[-1])
+    return float(v[self.person_index] if len(v) > 1 else v[0])
 
 # %% ../nbs/60_simulate.ipynb #8861d834
 @patch

@@ -6,7 +6,7 @@
 __all__ = ['SPLITS', 'read_yolo_labels', 'YoloImage', 'source_of', 'yolo_set', 'vww_label', 'box_crops', 'yolo_views', 'Pool',
            'pool_from', 'write_vww_folders', 'yolo_summary']
 
-# %% ../nbs/13_yolo.ipynb #c01a2805
+# %% ../nbs/13_yolo.ipynb #e3f6163c
 import re, zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +14,7 @@ import numpy as np, cv2
 from tqdm.auto import tqdm
 from .data import LABELS, IMAGE_EXTS, read_image
 
-# %% ../nbs/13_yolo.ipynb #06d9b863
+# %% ../nbs/13_yolo.ipynb #0857c710
 def read_yolo_labels(path,               # A YOLO label file: one `class cx cy w h` line per box
                      n_classes:int=None, # How many classes the dataset names (None: any id)
                     )->np.ndarray:
@@ -40,7 +40,7 @@ def read_yolo_labels(path,               # A YOLO label file: one `class cx cy w
         rows.append([c, *box])
     return np.array(rows, np.float64).reshape(-1, 5)
 
-# %% ../nbs/13_yolo.ipynb #c9fc2119
+# %% ../nbs/13_yolo.ipynb #7cf2b418
 SPLITS = {'train': 'train', 'valid': 'val', 'val': 'val', 'validation': 'val', 'test': 'test'}
 
 @dataclass(frozen=True)
@@ -107,12 +107,12 @@ def _hash_split(name):
     h = zlib.crc32(name.encode()) % 10
     return 'train' if h < 8 else 'val' if h == 8 else 'test'
 
-# %% ../nbs/13_yolo.ipynb #fd2dc52c
+# %% ../nbs/13_yolo.ipynb #235c205a
 def vww_label(image:YoloImage, min_person_area:float=0.005)->str:
     "'person' when a person box covers at least `min_person_area` of the picture"
     return LABELS[int(image.person_area >= min_person_area)]
 
-# %% ../nbs/13_yolo.ipynb #7653127c
+# %% ../nbs/13_yolo.ipynb #9dd46492
 def _overlap(c, b):
     "Area of box b inside crop c, both (x0, y0, x1, y1)"
     return max(0.0, min(c[2], b[2]) - max(c[0], b[0]))*max(0.0, min(c[3], b[3]) - max(c[1], b[1]))
@@ -148,7 +148,7 @@ def box_crops(image:YoloImage,             # The picture and its person boxes
             if ok: out.append((*c, lab)); got += 1
     return out
 
-# %% ../nbs/13_yolo.ipynb #f75aa893
+# %% ../nbs/13_yolo.ipynb #885d4c18
 def yolo_views(images:list,             # `YoloImage`s
                spec,                    # The student's `InputSpec`
                whole:bool=True,         # One view of each whole picture, labelled by the VWW rule
@@ -173,7 +173,7 @@ def yolo_views(images:list,             # `YoloImage`s
     if not xs: raise ValueError("No views were made: the list of pictures is empty.")
     return np.stack(xs), np.array(ys, np.int64), recs
 
-# %% ../nbs/13_yolo.ipynb #9303f875
+# %% ../nbs/13_yolo.ipynb #66fd9904
 @dataclass
 class Pool:
     "Views from several sources: uint8 `x`, labels `y` (-1: unlabelled), and a source name per view"
@@ -201,7 +201,7 @@ def pool_from(views, labels=None, source:str='frames')->Pool:
     y = np.full(len(views), -1, np.int64) if labels is None else np.asarray(labels, np.int64)
     return Pool(views, y, np.array([source]*len(views)))
 
-# %% ../nbs/13_yolo.ipynb #438c84f6
+# %% ../nbs/13_yolo.ipynb #c1da6328
 def write_vww_folders(images:list,          # `YoloImage`s
                       out,                  # Folder to write SPLIT/person/ and SPLIT/no_person/ into
                       n_pos:int=1, n_neg:int=2,
@@ -226,7 +226,7 @@ def write_vww_folders(images:list,          # `YoloImage`s
             c = counts.setdefault(im.split, {l: 0 for l in LABELS}); c[lab] += 1
     return counts
 
-# %% ../nbs/13_yolo.ipynb #4e15d2a9
+# %% ../nbs/13_yolo.ipynb #01ee5c55
 def yolo_summary(images:list, min_person_area:float=0.005)->dict:
     "{split: {'person': n, 'no_person': n, 'sources': {...}}} of a YOLO dataset under the VWW rule"
     out = {}
