@@ -6,12 +6,12 @@
 __all__ = ['CONTRACT_KEY', 'LABELS_ORDER', 'make_contract', 'with_contract', 'read_contract', 'contract_threshold',
            'model_contract', 'contract_verdict']
 
-# %% ../nbs/16_contract.ipynb #f8957687
+# %% ../nbs/16_contract.ipynb #96e87ead
 import json
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema_fb
 
-# %% ../nbs/16_contract.ipynb #c5264c50
+# %% ../nbs/16_contract.ipynb #cec67558
 CONTRACT_KEY = 'vww_kit'
 LABELS_ORDER = ('no_person', 'person')
 
@@ -33,7 +33,7 @@ def make_contract(pixel_scale:float=1/255,       # the float model's input = pix
                 threshold=None if threshold is None else round(float(threshold), 4), threshold_rule=threshold_rule,
                 provenance={k: v for k, v in provenance.items() if v is not None})
 
-# %% ../nbs/16_contract.ipynb #18e905d8
+# %% ../nbs/16_contract.ipynb #2440cb37
 def _model_t(data): return schema_fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
 
 def _name(n): return n.decode() if isinstance(n, bytes) else n
@@ -62,7 +62,7 @@ def read_contract(data:bytes)->dict:
             return json.loads(m.Buffers(e.Buffer()).DataAsNumpy().tobytes().decode())
     return None
 
-# %% ../nbs/16_contract.ipynb #76c606d7
+# %% ../nbs/16_contract.ipynb #871ce9a6
 def contract_threshold(data:bytes, threshold='auto', default:float=None)->float:
     "The person threshold to use: `threshold` when it is a number, else the one the model's contract holds (or `default`)"
     if threshold != 'auto': return float(threshold)
@@ -73,7 +73,7 @@ def contract_threshold(data:bytes, threshold='auto', default:float=None)->float:
                          "vww_kit's run or pretrain). Pass a number: --threshold 0.6 or --set export.threshold=0.6.")
     return float(c['threshold'])
 
-# %% ../nbs/16_contract.ipynb #5bd5a347
+# %% ../nbs/16_contract.ipynb #a1ed2198
 def model_contract(data,                 # .tflite bytes (a Keras model has no contract: the convention is assumed)
                    pixel_scale:float=None, # state it for a file without a contract (overrides nothing it carries)
                    labels=None,          # output names in output order, for a file without a contract
@@ -83,7 +83,7 @@ def model_contract(data,                 # .tflite bytes (a Keras model has no c
     if c is not None: return dict(c, assumed=False)
     return dict(make_contract(pixel_scale or 1/255, labels or LABELS_ORDER), assumed=pixel_scale is None and labels is None)
 
-# %% ../nbs/16_contract.ipynb #a4b1ef05
+# %% ../nbs/16_contract.ipynb #00250085
 def contract_verdict(data:bytes)->str:
     "The verdict recorded in a model's contract ('ok', 'chance', 'far below teacher'), or None"
     c = read_contract(data) if isinstance(data, (bytes, bytearray)) else None
