@@ -68,9 +68,8 @@ def cut_student(name, keep, views):
     from vww_kit.prune import student_from_teacher, recalibrate_bn
     ref = pretrained('mlperf-vww', path=SHARED/'models/mlperf-tiny-vww', download=False)
     s = student_from_teacher(ref, keep)
-    st = STUDENTS[name]
-    if (st['size'], 1 if st['color'] == 'grayscale' else 3) != tuple(s.input_shape[2:0:-1][::-1][:1]) + (s.input_shape[3],):
-        s = retarget(s, st['size'], 1 if st['color'] == 'grayscale' else 3)
+    st = STUDENTS[name]; ch = 1 if st['color'] == 'grayscale' else 3
+    if s.input_shape[1:] != (st['size'], st['size'], ch): s = retarget(s, st['size'], ch)
     return recalibrate_bn(s, views[:512])
 
 def main(argv=None):

@@ -99,14 +99,9 @@ def describe(pool:Pool)->dict:
             for s in sorted(set(pool.source.tolist()))}
 
 def scores_report(scores, pool:Pool, threshold:float)->dict:
-    "Balanced accuracy, accuracy, ROC AUC, confusion matrix and accuracy per source of person scores on a pool"
-    from vww_kit.distill import roc_auc
+    "`detection_report` of person scores on a pool, with the accuracy per source"
+    from vww_kit.distill import detection_report
     y, p = pool.y == 1, np.asarray(scores) >= threshold
-    tp, fn, tn, fp = int(np.sum(p & y)), int(np.sum(~p & y)), int(np.sum(~p & ~y)), int(np.sum(p & ~y))
-    per = {}
-    for s in sorted(set(pool.source.tolist())):
-        k = pool.source == s
-        per[s] = dict(n=int(k.sum()), accuracy=round(float(np.mean(p[k] == y[k])), 4))
-    return dict(threshold=round(float(threshold), 4), balanced_accuracy=round(0.5*(tp/max(tp + fn, 1) + tn/max(tn + fp, 1)), 4),
-                accuracy=round((tp + tn)/len(y), 4), recall=round(tp/max(tp + fn, 1), 4), specificity=round(tn/max(tn + fp, 1), 4),
-                auc=round(roc_auc(scores, pool.y), 4), confusion=dict(tp=tp, fn=fn, tn=tn, fp=fp), per_source=per)
+    per = {s: dict(n=int((pool.source == s).sum()), accuracy=round(float(np.mean(p[pool.source == s] == y[pool.source == s])), 4))
+           for s in sorted(set(pool.source.tolist()))}
+    return dict(detection_report(scores, pool.y, threshold), per_source=per)
