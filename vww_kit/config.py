@@ -162,6 +162,7 @@ RECIPE_SCHEMA = {
         out=Key(str, 'vww_out', doc='Output folder'),
         backend=Key(str, 'tflm', ('tflm', 'native'), doc='TensorFlow Lite Micro or plain C'),
         threshold=Key(float, 'auto', ('auto',), lo=0.0, hi=1.0, doc='Person score that counts as a detection (auto: calibrated on the validation split)'),
+        false_alarm=Key(float, 'eer', ('eer',), lo=0.0, hi=0.5, doc='With threshold = auto: the share of no-person validation frames the calibrated threshold may call person (eer: equal error rate, misses and false alarms alike)'),
         overwrite=Key(bool, False, doc='Allow writing into a non-empty output folder')),
 }
 

@@ -22,7 +22,7 @@ from .camera import InputSpec, capture_size, crop_box, input_lut, pixel_format
 from .profile import read_tflite, read_graph, layer_table, tflm_supports, measure_arena, board_fit, estimate_latency
 from .profile import _memory, _overflow, _size
 from .native import native_sources
-from .contract import contract_threshold, contract_verdict
+from .contract import contract_threshold, contract_verdict, model_contract, state_contract, add_contract_args, sanity_check
 
 # %% ../nbs/70_export.ipynb #8ffc78cf
 @dataclass(frozen=True)
@@ -251,12 +251,16 @@ def model_facts(data:bytes)->dict:
                          f"({', '.join(LABELS)}) or 1 person probability.")
     scale, zp = out[0]['quantization']
     n = math.prod(shape)
-    from vww_kit.contract import model_contract   # the file says which output is "person" (vww_kit's own: 1)
-    return dict(spec=spec, num_classes=n, person_index=model_contract(data)['person_index'] if n > 1 else 0,
+    c = model_contract(data)   # the file says which output is "person" and what each is called
+    return dict(spec=spec, num_classes=n, person_index=c['person_index'] if n > 1 else 0,
+                labels=tuple(c['labels']) if n > 1 else LABELS,
                 output_scale=float(scale), output_zero_point=int(zp),
                 ops=tuple(sorted({o['op'] for o in read_graph(data)['ops']})))
 
-def _f32(x): return format(float(np.float32(x)), '.9g') + 'f'
+def _f32(x):
+    "A C float literal that reads back as the float32 `x` (1 -> 1.0f: '1f' is not C)"
+    s = format(float(np.float32(x)), '.9g')
+    return s + ('' if any(c in s for c in '.en') else '.0') + 'f'
 
 def model_settings_h(s:SketchSettings)->str:
     "The text of model_settings.h"
@@ -301,7 +305,8 @@ constexpr int kCropY = {y};
 constexpr int kCropWidth = {w};
 constexpr int kCropHeight = {h};
 
-// 8-bit pixel p -> int8 model input: round(p / 255 / kInputScale) + kInputZeroPoint, clamped (vww_kit.camera.input_lut)
+// 8-bit pixel p -> int8 model input: round(p * kPixelScale / kInputScale) + kInputZeroPoint, clamped (vww_kit.camera.input_lut)
+constexpr float kPixelScale = {_f32(sp.pixel_scale)};  // the float model's input = pixel * kPixelScale (the model's contract)
 constexpr int8_t kInputLut[256] = {{
     {rows}}};
 
@@ -614,6 +619,8 @@ def sketch_plan(model,                  # int8 .tflite: a path or the bytes
                 recipe=None,            # Recipe (crop, threshold, backend); None: `load_recipe()`
                 backend:str=None,       # 'tflm' or 'native' (None: the recipe's [export] backend)
                 force:bool=False,       # Export a model whose contract says it detects at chance
+                pixel_scale:float=None, # for a file without a contract: its input is pixel * pixel_scale
+                labels=None,            # ... and its outputs in order ('no_person,person')
                )->dict:
     "Everything `write_sketch` writes, computed without writing: settings, fit on the board, file texts"
     if hasattr(model, 'predict') or (isinstance(model, (str, Path)) and Path(model).suffix in ('.h5', '.keras')):
@@ -623,7 +630,7 @@ def sketch_plan(model,                  # int8 .tflite: a path or the bytes
     backend = check_backend(backend or recipe.export.backend)
     t = sketch_target(board)
     b = get_board(t.board)
-    data = read_tflite(model)
+    data = state_contract(read_tflite(model), pixel_scale, labels)   # a stated convention travels in the sketch's model
     if contract_verdict(data) == 'chance' and not force:
         raise ValueError("This model detects people no better than chance (its contract's verdict, measured when it was "
                          "made): a sketch would flash a detector that does not work. Train it on real pictures first, "
@@ -687,9 +694,13 @@ def export_sketch(model,                     # int8 .tflite: a path or the bytes
                   recipe=None,               # Recipe (crop, threshold, backend); None: `load_recipe()`
                   backend:str=None,          # 'tflm' or 'native' (None: the recipe's [export] backend, 'tflm' by default)
                   force:bool=False,          # Export a model whose contract says it detects at chance
+                  pixel_scale:float=None,    # for a file without a contract: its input is pixel * pixel_scale
+                  labels=None,               # ... and its outputs in order ('no_person,person')
                  )->Path:
     "Write an Arduino IDE sketch folder out/NAME/NAME.ino that runs `model` on `board`; returns the folder"
-    return write_sketch(sketch_plan(model, board, name, recipe, backend, force), out, overwrite, allow_oversize)
+    plan = sketch_plan(model, board, name, recipe, backend, force, pixel_scale, labels)
+    sanity_check(read_tflite(model), plan['settings'].board, pixel_scale=pixel_scale, labels=labels)   # warns if read the wrong way
+    return write_sketch(plan, out, overwrite, allow_oversize)
 
 # %% ../nbs/70_export.ipynb #798fbc2b
 _FUNCTION = re.compile(r'^(?!namespace\b|struct\b|class\b|enum\b|union\b|typedef\b|#)'
@@ -782,6 +793,7 @@ def add_export_args(p:argparse.ArgumentParser)->argparse.ArgumentParser:
     p.add_argument('--overwrite', action='store_true', help='Replace the files of an existing, non-empty sketch folder')
     p.add_argument('--allow-oversize', action='store_true', help='Write the sketch even if the model does not fit the board')
     p.add_argument('--force', action='store_true', help='Export a model whose recorded verdict is "no better than chance"')
+    add_contract_args(p)
     p.add_argument('--backend', default=None, choices=BACKENDS,
                    help="tflm: TensorFlow Lite Micro; native: the model compiled to C, no ML library "
                         "(default: the recipe's [export] backend)")
@@ -799,7 +811,9 @@ def export_command(a:argparse.Namespace)->int:
         if not sep: raise ValueError(f"--set {kv!r}: write it as section.key=value, e.g. --set export.threshold=0.7.")
         sets[k.strip()] = v.strip()
     recipe = load_recipe(a.recipe, sets)
-    plan = sketch_plan(a.model, a.board or recipe.board.board, a.name, recipe, getattr(a, 'backend', None), getattr(a, 'force', False))
+    stated = dict(pixel_scale=getattr(a, 'pixel_scale', None), labels=getattr(a, 'labels', None))
+    plan = sketch_plan(a.model, a.board or recipe.board.board, a.name, recipe, getattr(a, 'backend', None), getattr(a, 'force', False), **stated)
+    sanity_check(read_tflite(a.model), plan['settings'].board, **stated)   # warns if the model, read this way, looks wrong
     folder = write_sketch(plan, a.out or recipe.export.out, a.overwrite or recipe.export.overwrite, a.allow_oversize)
     s = plan['settings']
     how = ', native C backend: no ML library' if s.backend == 'native' else ''

@@ -171,16 +171,17 @@ def load_model(path):
 class Teacher:
     "A trained person detector: frames in, person probability out"
     def __init__(self, model,                # tf_keras model, or .tflite bytes/path
-                 pixel_scale:float=None,     # real input = pixel * pixel_scale (1 for raw 0-255); None: the file's contract, else 1/255
-                 person_index:int=None,      # which output is "person"; None: the file's contract, else 1
+                 pixel_scale:float=None,     # real input = pixel * pixel_scale (1 for raw 0-255); None: the file's contract (Keras: 1/255)
+                 person_index:int=None,      # which output is "person"; None: the file's contract (Keras: 1)
                  name:str='teacher',
                  batch_size:int=64):         # frames per interpreter call (.tflite teachers)
         self.model = Path(model).read_bytes() if isinstance(model, (str, Path)) else model
         self.is_tflite = isinstance(self.model, (bytes, bytearray))
         if not self.is_tflite: check_tf_keras(self.model)
         if self.is_tflite and (pixel_scale is None or person_index is None):
-            from vww_kit.contract import model_contract
-            c = model_contract(bytes(self.model))
+            from vww_kit.contract import model_contract   # a file without a contract needs its convention stated
+            c = model_contract(bytes(self.model), pixel_scale, None if person_index is None else
+                               ('person', 'no_person') if person_index == 0 else ('no_person', 'person'))
             pixel_scale = c['input']['pixel_scale'] if pixel_scale is None else pixel_scale
             person_index = c['person_index'] if person_index is None else person_index
         pixel_scale = 1/255 if pixel_scale is None else pixel_scale

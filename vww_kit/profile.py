@@ -61,8 +61,9 @@ def read_tflite(model, # A .tflite path, or the model bytes
 def to_int8_tflite(model,              # A tf_keras model with one image input
                    representative=None, # Calibration inputs: an array (N, H, W, C) as the model takes them, or a converter-style generator function; None: random [0, 1]
                    n:int=8,             # How many random inputs when `representative` is None
+                   pixel_scale:float=1/255, # The model's input is pixel * pixel_scale (written into the file's contract)
                   )->bytes:
-    "Full-int8 TFLite bytes of a Keras model (int8 input and output), as the board runs it"
+    "Full-int8 TFLite bytes of a Keras model (int8 input and output), as the board runs it, carrying its contract"
     import tensorflow as tf
     check_tf_keras(model)
     shape = tuple(model.input_shape[1:])
@@ -87,7 +88,9 @@ def to_int8_tflite(model,              # A tf_keras model with one image input
     conv.inference_input_type = conv.inference_output_type = tf.int8
     log, level = tf.get_logger(), tf.get_logger().level
     log.setLevel('ERROR')  # the converter's INFO lines say nothing a user needs
-    try: return conv.convert()
+    from vww_kit.contract import make_contract, with_contract
+    contract = make_contract(pixel_scale, color='grayscale' if shape[-1] == 1 else 'rgb', vww_kit=vww_kit.__version__)
+    try: return with_contract(conv.convert(), contract)
     except Exception as e:
         msg = ' '.join(str(e).split())[:300]
         raise ValueError(f"The TFLite converter could not make a full-int8 model: {msg}. Every layer needs an int8 "
@@ -472,7 +475,9 @@ def profile_model(model,                # A .tflite path or bytes, a tf_keras mo
     peak = max((r['live_bytes'] for r in layers), default=0)
     measured = arena_measurement(data) if arena else {}
     arena_bytes = measured.get('arena_bytes')
-    try: spec = InputSpec.from_model(data)
+    from vww_kit.contract import model_contract   # bytes, MACs and fit do not depend on it: a bare file is assumed
+    c = model_contract(data, strict=False)
+    try: spec = InputSpec.from_model(data, pixel_scale=c['input']['pixel_scale'])
     except ValueError: spec = None  # not an image model: no camera frames to count
     macs = sum(r['macs'] for r in layers)
     res = dict(source='tflite' if keras_params is None else 'keras', params=sum(r['params'] for r in layers))
@@ -488,6 +493,8 @@ def profile_model(model,                # A .tflite path or bytes, a tf_keras mo
                                                     zero_point=spec.zero_point),
                ops=[dict(op=op, count=n, tflm=tflm_supports(op)) for op, n in sorted(counts.items())],
                unsupported_ops=lacking, subgraphs=g['subgraphs'], layers=layers,
+               contract=dict(source=c['source'], labels=c['labels'], person_index=c['person_index'],
+                             pixel_scale=c['input']['pixel_scale'], threshold=c['threshold']),
                warnings=[measured['warning']] if 'warning' in measured else [])
     ram = arena_bytes if arena_bytes is not None else peak
     res['fits'] = {b: board_fit(b, len(data), ram, spec, lacking) for b in _boards(boards)}
@@ -496,6 +503,15 @@ def profile_model(model,                # A .tflite path or bytes, a tf_keras mo
 
 # %% ../nbs/25_profile.ipynb #95ad6821
 def _shape(s): return 'x'.join(map(str, s[1:] if len(s) > 1 and s[0] == 1 else s)) or 'scalar'
+
+def _contract_lines(c):
+    "How the model is fed and read, and who says so"
+    if c is None: return []
+    who = {'file': 'its vww_kit contract', 'published': 'a published file, known by its sha256',
+           'stated': 'stated by you', 'assumed': "ASSUMED: the file carries no contract (simulate and export will ask "
+                                                 "for --pixel-scale and --labels)"}[c['source']]
+    return [f"Contract     input pixel x {c['pixel_scale']:.6g}, outputs {', '.join(c['labels'])}"
+            + (f", threshold {c['threshold']:g}" if c.get('threshold') is not None else '') + f" ({who})"]
 
 def format_profile(p:dict,            # A dict of `profile_model`
                    layers:bool=True,  # Include the per-layer table
@@ -508,7 +524,7 @@ def format_profile(p:dict,            # A dict of `profile_model`
          f"MACs         {p['macs']:,} ({p['macs']/1e6:.2f} M; {p['macs_note']})",
          f"Peak act.    {p['peak_activation_bytes']:,} B at op {p['peak_layer']}",
          f"TFLM arena   " + (f"{p['arena_bytes']:,} B" if p['arena_bytes'] is not None else 'not measured')
-         + f" ({p['arena_note']})"] + [f"WARNING      {w}" for w in p.get('warnings', [])] + ['']
+         + f" ({p['arena_note']})"] + _contract_lines(p.get('contract')) + [f"WARNING      {w}" for w in p.get('warnings', [])] + ['']
     if layers:
         L.append(f"{'#':>3} {'op':18} {'output':>11} {'params':>8} {'MACs':>11} {'weights B':>10} {'act. B':>9} "
                  f"{'live B':>9}  TFLM")

@@ -176,7 +176,9 @@ def quantize(model,                     # A trained tf_keras model (float, or qu
         names = list(dict.fromkeys(l for _, t, _ in bad for l in layers_in_name(t, layers)[-1:])) or [bad[0][1]]
         raise ValueError(_DEGENERATE.format(where=f"layer {', '.join(names[:3])}{' and after' if len(names) > 3 else ''}",
                                             scale=min(s for *_, s in bad)))
-    return data
+    from vww_kit.contract import make_contract, with_contract   # how to feed it, written into the file
+    shape = _fixed_shape(model)
+    return with_contract(data, make_contract(pixel_scale, color='grayscale' if shape[-1] == 1 else 'rgb', vww_kit=vww_kit.__version__))
 
 # %% ../nbs/50_quantize.ipynb #7847cb1a
 def model_inputs(tflite,            # A .tflite path or bytes

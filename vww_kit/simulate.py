@@ -20,6 +20,7 @@ from .config import Board, load_recipe, board as get_board
 from .camera import InputSpec, board_camera, capture_size
 from .data import IMAGE_EXTS, LABELS, package_file, read_image
 from .profile import read_tflite, read_graph, op_macs, estimate_latency, _degenerate_scales
+from .contract import add_contract_args, sanity_check
 
 # %% ../nbs/60_simulate.ipynb #03ea47bc
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.y4m', '.gif')
@@ -162,7 +163,7 @@ class TFLMRunner:
                              f"on it, on the board too. This happens when calibration leaves a layer all zeros (an "
                              f"untrained model, or calibration frames unlike real ones); calibrate a trained model "
                              f"with real frames.")
-        try: self.it = runtime.Interpreter.from_bytes(data)
+        try: self.it = runtime.Interpreter.from_bytes(data, arena_size=4 << 20)   # its default (10x the file) fails on tiny models
         except Exception as e:
             raise ValueError(f"TensorFlow Lite Micro cannot run this model ({' '.join(str(e).split())[:200]}); the "
                              f"board could not either. `vww-kit profile MODEL` names the op it lacks.") from None
@@ -251,9 +252,13 @@ class Simulator:
                  board_rate:bool=False,        # Run at most as often as the board could (estimated latency)
                  crop:str=None,                # 'center' or 'full'; None: the recipe's [input] crop
                  channel_order:str='rgb',      # 'bgr' for frames straight from OpenCV
-                 recipe=None):
+                 recipe=None,
+                 pixel_scale:float=None,       # for a file without a contract: its input is pixel * pixel_scale
+                 labels=None,                  # ... and its outputs in order ('no_person,person')
+                ):
+        from vww_kit.contract import state_contract, model_contract, contract_threshold
         r = recipe or load_recipe()
-        self.data = read_tflite(model)
+        self.data = state_contract(read_tflite(model), pixel_scale, labels)   # from here on, every reader agrees
         self.board = get_board(board or r.board.board) if not isinstance(board, Board) else board
         self.spec = _board_spec(self.data, self.board, crop or r.input.crop)
         if runtime not in RUNTIMES: raise ValueError(f"Unknown runtime {runtime!r}: use 'tflm' or 'litert'.")
@@ -264,11 +269,9 @@ class Simulator:
             raise ValueError(f"The model has {self.n_outputs} outputs; a person detector has 2 (no_person, person) or "
                              f"1 (person probability).")
         self.out_scale, self.out_zero = _quant(out)
-        from vww_kit.contract import model_contract
         self.person_index = model_contract(self.data)['person_index']
         self.macs = model_macs(self.data)
         self.latency = estimate_latency(self.macs, self.board)
-        from vww_kit.contract import contract_threshold   # auto: the threshold the model was calibrated with
         self.smoother = Smoother(contract_threshold(self.data, r.export.threshold, default=0.5) if threshold is None else threshold, n, m)
         self.board_rate, self.channel_order = board_rate, channel_order
         self.reset()
@@ -473,12 +476,14 @@ def add_simulate_args(p):
     p.add_argument('--max-frames', type=int, default=None)
     p.add_argument('--width', type=int, default=480, help='Width of the annotated video')
     p.add_argument('--recipe', default=None, help='Recipe .ini (default: ./settings.ini or the defaults)')
+    add_contract_args(p)
     return p
 
 def simulate_command(args)->int:
     "`vww-kit simulate`: replay a source through the board simulation; 0 when done"
     sim = Simulator(args.model, args.board, args.runtime, args.threshold, args.n, args.m, args.board_rate,
-                    recipe=load_recipe(args.recipe) if args.recipe else None)
+                    recipe=load_recipe(args.recipe) if args.recipe else None, pixel_scale=args.pixel_scale, labels=args.labels)
+    sanity_check(sim.data, sim.board)   # warns when the model, read this way, says person on everything or nothing
     source = CameraSource(args.camera) if args.source in ('webcam', 'camera') else open_source(args.source, args.fps)
     out = None if str(args.out).lower() == 'none' else Path(args.out)
     csv_path = Path(args.csv) if args.csv else (out.with_suffix('.csv') if out else Path('simulate.csv'))

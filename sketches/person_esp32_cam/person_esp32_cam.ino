@@ -1,5 +1,5 @@
 // person_esp32_cam: person detector for the AI-Thinker ESP32-CAM, written by vww_kit.export.
-// Model: vww-rgb96_int8.tflite (104,528 bytes). Board settings, libraries and expected output: README.md.
+// Model: vww-rgb96_int8.tflite (105,639 bytes). Board settings, libraries and expected output: README.md.
 #include <Arduino.h>
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"

@@ -1,5 +1,5 @@
 // person_esp32_s3_eye: person detector for the Espressif ESP32-S3-EYE, written by vww_kit.export.
-// Model: vww-rgb96_int8.tflite (104,528 bytes). Board settings, libraries and expected output: README.md.
+// Model: vww-rgb96_int8.tflite (105,639 bytes). Board settings, libraries and expected output: README.md.
 #include <Arduino.h>
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"

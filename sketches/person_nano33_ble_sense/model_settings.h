@@ -24,7 +24,8 @@ constexpr int kCropY = 0;
 constexpr int kCropWidth = 120;
 constexpr int kCropHeight = 120;
 
-// 8-bit pixel p -> int8 model input: round(p / 255 / kInputScale) + kInputZeroPoint, clamped (vww_kit.camera.input_lut)
+// 8-bit pixel p -> int8 model input: round(p * kPixelScale / kInputScale) + kInputZeroPoint, clamped (vww_kit.camera.input_lut)
+constexpr float kPixelScale = 0.00392156886f;  // the float model's input = pixel * kPixelScale (the model's contract)
 constexpr int8_t kInputLut[256] = {
     -128, -127, -126, -125, -124, -123, -122, -121, -120, -119, -118, -117, -116, -115, -114, -113,
     -112, -111, -110, -109, -108, -107, -106, -105, -104, -103, -102, -101, -100,  -99,  -98,  -97,

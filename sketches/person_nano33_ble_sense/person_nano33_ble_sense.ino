@@ -1,5 +1,5 @@
 // person_nano33_ble_sense: person detector for the Arduino Nano 33 BLE Sense + OV7675 (Tiny Machine Learning Kit), written by vww_kit.export.
-// Model: vww-gray64_int8.tflite (110,672 bytes). Board settings, libraries and expected output: README.md.
+// Model: vww-gray64_int8.tflite (111,783 bytes). Board settings, libraries and expected output: README.md.
 #include <Arduino.h>
 #include <Chirale_TensorFlowLite.h>
 #include "tensorflow/lite/micro/micro_interpreter.h"

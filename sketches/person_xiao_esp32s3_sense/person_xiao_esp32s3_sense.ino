@@ -1,5 +1,5 @@
 // person_xiao_esp32s3_sense: person detector for the Seeed Studio XIAO ESP32S3 Sense, written by vww_kit.export.
-// Model: vww-rgb96_int8.tflite (104,528 bytes). Board settings, libraries and expected output: README.md.
+// Model: vww-rgb96_int8.tflite (105,639 bytes). Board settings, libraries and expected output: README.md.
 #include <Arduino.h>
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
