@@ -66,3 +66,29 @@ def test_cosine_schedule_decays_the_learning_rate_and_a_bad_name_is_refused(view
     assert 'lr' not in r.history
     with pytest.raises(ValueError, match="schedule='step'"):
         distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, yt), val, epochs=1, schedule='step', verbose=0)
+
+def test_a_cached_teacher_labels_the_very_crops_the_student_trains_on(views32, tmp_path, monkeypatch):
+    "consistent=2: the .tflite teacher's targets belong to augmented copies, and those copies reach the student unchanged"
+    import vww_kit.distill as D
+    from vww_kit.profile import to_int8_tflite
+    (xt, yt), val = views32
+    L = tf_keras.layers   # a teacher whose opinion follows the brightness of what it sees, so that crops differ
+    tm = tf_keras.Sequential([tf_keras.Input((32, 32, 3)), L.GlobalAveragePooling2D(),
+                              L.Dense(2, 'softmax', kernel_initializer=tf_keras.initializers.Constant([[-4., 4.]]*3),
+                                      bias_initializer=tf_keras.initializers.Constant([6., -6.]))])
+    tq = Teacher(to_int8_tflite(tm, xt[:64]/255.0))
+    fed = {}
+    real_ds = D._ds
+    def spy(x, y, tp, batch_size, training, seed, spec, mixup=0.0, augmented=True):
+        if training: fed.update(x=x, y=y, tp=tp, augmented=augmented)
+        return real_ds(x, y, tp, batch_size, training, seed, spec, mixup, augmented)
+    monkeypatch.setattr(D, '_ds', spy)
+    distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, yt), val, tq, epochs=1, verbose=0, consistent=2, seed=3)
+    copies = D.augmented_views(xt, 2, seed=3)
+    assert fed['augmented'] is False and len(fed['x']) == 3*len(xt)
+    assert np.array_equal(fed['x'], np.concatenate([xt, copies])) and np.array_equal(fed['y'], np.tile(yt, 3))
+    assert np.allclose(fed['tp'], D.teacher_probs(tq, fed['x']))           # the teacher saw each copy itself
+    assert not np.allclose(fed['tp'][len(xt):2*len(xt)], fed['tp'][:len(xt)])   # ... and it tells them apart
+    with pytest.raises(ValueError, match='consistent= is for a cached teacher'):
+        distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, yt), teacher=Teacher(build_model('mobilenet_v1', 32, 'rgb', 0.25)),
+                epochs=1, verbose=0, consistent=2)

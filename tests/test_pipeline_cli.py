@@ -51,6 +51,23 @@ def test_the_recipe_names_the_false_alarm_target(monkeypatch):
     assert abs(np.mean(s[y == 1] < t2) - np.mean(s[y == 0] >= t2)) < 0.02
     with pytest.raises(ValueError, match='false_alarm'): load_recipe(None, {'export.false_alarm': '0.9'})
 
+def test_a_fine_tuned_pretrained_student_keeps_the_pretrained_operating_point(monkeypatch):
+    "Fine-tuning shifts the scores; the threshold follows them so that the same share of the user's frames is called person"
+    import vww_kit.run as run
+    from vww_kit.config import load_recipe
+    from vww_kit.models import PRETRAINED_DIR, student_manifest
+    m = student_manifest('vww-rgb96')
+    shipped = (PRETRAINED_DIR/m['int8']).read_bytes()
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0, 1, 400)
+    monkeypatch.setattr(run, '_scores', lambda model, x: base if model == shipped else base**2)   # fine-tuned: lower scores
+    class R:
+        recipe = load_recipe()
+        def views(self, split): return np.zeros((200, 96, 96, 3), np.uint8), np.zeros(200, int)
+    t, rule = run.matched_threshold(R(), b'fine-tuned')
+    assert t == pytest.approx(m['threshold']**2, abs=0.01) and '400 frames' in rule
+    assert np.mean(base**2 >= t) == pytest.approx(np.mean(base >= m['threshold']), abs=0.005)
+
 def test_a_tflite_without_contract_is_refused_until_its_convention_is_stated(tmp_path, capsys):
     "simulate and export refuse a foreign .tflite that carries no contract, saying what to pass; stated, they read it"
     import tf_keras
@@ -102,6 +119,7 @@ def test_demo_end_to_end_interrupted_and_resumed(mlperf_dir, tmp_path, capsys, m
     assert q['verdict'] == 'ok' and q['detection']['accuracy'] > 0.8 and q['detection']['balanced_accuracy'] > 0.8, q['detection']
     assert 'VERDICT' not in log and 'The student detects people' in log
     assert read_contract((out/'student_int8.tflite').read_bytes())['threshold'] == q['threshold']
+    assert q['threshold_rule'].startswith("the pretrained student's operating point")   # not the 0.5 of an uncalibrated model
     c = q['detection']['confusion']   # accuracy per source adds up to the whole test split
     assert sum(r['frames'] for r in q['per_source']) == c['tp'] + c['fn'] + c['tn'] + c['fp'] and len(q['per_source']) >= 4
     assert sum(r['accuracy']*r['frames'] for r in q['per_source']) == pytest.approx(c['tp'] + c['tn'], abs=0.01)

@@ -10,7 +10,7 @@ from vww_kit.profile import to_int8_tflite, measure_arena, profile_model
 from vww_kit.prune import (channel_groups, channel_scores, kept_counts, channel_plan, apply_channel_plan, prune_channels,
                            zero_channels, copy_model, default_skip, magnitude_layers, layer_sparsities, sparsify,
                            weight_sparsity, prune_magnitude, CostModel, prune, sensitivity, model_figures,
-                           PruningSliders, add_prune_args, prune_command)
+                           PruningSliders, add_prune_args, prune_command, sensitivity, sensitivity_plan, _group_weights, plan_weights)
 
 FIGURES = ('params', 'macs', 'model_bytes', 'peak_activation_bytes', 'arena_bytes')
 SPEC32 = InputSpec(32, 32, 3, 'int8', 1/255, -128)
@@ -244,6 +244,25 @@ def test_sensitivity_scan_measures_each_layer_without_training(net32, views32):
     assert s['layers']['block13_pw'][1] == accuracy(apply_channel_plan(net32, plan), x, y)
     m = sensitivity(net32, x, y, 'magnitude', levels=(0.5,))
     assert set(m['layers']) == set(magnitude_layers(net32))
+
+def test_a_sensitivity_plan_spares_the_layer_that_collapses_and_keeps_the_share_asked(net32, views32):
+    "The plan from a scan: a layer whose accuracy collapses keeps its channels; the rest give up enough weights to reach keep"
+    scan = sensitivity(net32, *views32[1], 'channels', metric='auc')
+    assert scan['metric'] == 'auc' and 0.0 <= scan['base'] <= 1.0 and len(scan['layers']) == 14
+    groups = {g.name: g for g in channel_groups(net32)}
+    sizes = {n: _group_weights(net32, groups[n]) for n in scan['layers']}
+    big = max(sizes, key=sizes.get)          # the layer the plan would cut first if all were alike
+    fake = dict(scan, base=0.9, layers={n: ([0.5, 0.5, 0.5] if n == big else [0.9, 0.9, 0.89]) for n in scan['layers']})
+    plan = sensitivity_plan(net32, fake, 0.6)
+    assert big not in plan and 0.5 < plan_weights(net32, plan) <= 0.6, plan
+    real = sensitivity_plan(net32, scan, 0.5)
+    assert set(real) <= set(scan['layers']) and all(v in scan['levels'] for v in real.values())
+    share = plan_weights(net32, real)
+    assert 0.4 < share <= 0.5
+    kernels = lambda m: sum(l.get_weights()[0].size for l in m.layers if l.get_weights() and len(l.get_weights()[0].shape) > 1)
+    pruned = prune(net32, 'channels', keep=real).model
+    assert abs(kernels(pruned)/kernels(net32) - share) < 0.03        # what the plan promised is what the model holds
+    with pytest.raises(ValueError, match="metric='f1'"): sensitivity(net32, *views32[1], metric='f1')
 
 def test_prune_command_writes_the_model_its_int8_file_and_a_report(net32, tmp_path):
     net32.save(tmp_path/'net.h5')

@@ -58,6 +58,27 @@ def test_cli_data_yolo_writes_image_folders(tmp_path, capsys):
     assert main(['data', 'yolo', str(root), '--out', str(tmp_path/'vww')]) == 2
     assert 'not empty' in capsys.readouterr().err
 
+def test_a_recipe_reads_a_yolo_dataset_and_reports_accuracy_by_kind_of_picture(tmp_path):
+    "[data] source = yolo: the run's frames are the VWW folders written once beside it; per-source rows name picture kinds"
+    import cv2
+    from vww_kit.config import load_recipe
+    from vww_kit.pipeline import recipe_samples
+    from vww_kit.run import per_source
+    root = tmp_path/'ds'
+    for sp in ('train', 'valid', 'test'):
+        (root/sp/'images').mkdir(parents=True); (root/sp/'labels').mkdir()
+        for k, name in enumerate(('000000123456_jpg', 'cam1_frame_0042', 'street')):
+            cv2.imwrite(str(root/sp/'images'/f'{name}.jpg'), np.random.default_rng(k).integers(0, 255, (192, 192, 3), np.uint8))
+            (root/sp/'labels'/f'{name}.txt').write_text('0 0.3 0.3 0.3 0.4\n' if k < 2 else '')
+    r = load_recipe(None, {'data.source': 'yolo', 'data.path': str(root)})
+    tr = recipe_samples(r, 'train', tmp_path/'run'/'vww_coco')
+    assert (tmp_path/'run'/'vww_yolo'/'train'/'person').is_dir() and len(tr) >= 6
+    assert sorted({s.label for s in tr}) == ['no_person', 'person']
+    te = recipe_samples(r, 'test', tmp_path/'run'/'vww_coco')
+    rows = per_source(te, [s.label == 'person' for s in te])
+    assert {'coco picture', 'video picture', 'photo picture'} <= {x['source'] for x in rows}
+    assert all(x['accuracy'] == 1.0 for x in rows) and sum(x['frames'] for x in rows) == len(te)
+
 def test_the_default_student_is_pretrained_small_and_checked(monkeypatch, tmp_path):
     "build_student of the default recipe is the shipped model (sha256-checked), at most 1/3 of the MLPerf reference bytes"
     r = load_recipe(ROOT/'settings.ini')

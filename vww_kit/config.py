@@ -133,8 +133,8 @@ RECIPE_SCHEMA = {
         color=Key(str, 'rgb', ('rgb', 'grayscale'), doc='Color mode the model takes'),
         crop=Key(str, 'center', ('center', 'full'), doc='center: largest centered square; full: squash whole frame')),
     'data': dict(
-        source=Key(str, 'sample', ('sample', 'folder', 'coco'), doc='Built-in sample set, image folders or COCO'),
-        path=Key(str, '', doc='Folder with person/ and no_person/, or a COCO root'),
+        source=Key(str, 'sample', ('sample', 'folder', 'coco', 'yolo'), doc='Built-in sample set, image folders, COCO, or a YOLO dataset (Roboflow, Ultralytics: whole pictures by the VWW rule and box-aware crops)'),
+        path=Key(str, '', doc='Folder with person/ and no_person/, a COCO root, or a YOLO dataset (train/ valid/ test/ with images/ and labels/)'),
         min_person_area=Key(float, 0.005, lo=0.0, hi=1.0, doc='VWW rule: smallest person area (COCO mask area, as the reference) / image area')),
     'model': dict(
         family=Key(str, 'mobilenet_v1', ('mobilenet_v1', 'mobilenet_v2'), doc='Student architecture'),
@@ -150,9 +150,10 @@ RECIPE_SCHEMA = {
         batch_size=Key(int, 32, lo=1, hi=4096, doc='Batch size'),
         learning_rate=Key(float, 1e-4, lo=1e-6, hi=1.0, doc='Adam learning rate (1e-4 fine-tunes a pretrained student; 1e-3 from scratch)')),
     'prune': dict(
-        method=Key(str, 'none', ('none', 'magnitude', 'structured'), doc='Pruning method (none: the pretrained students already fit; see nbs/79_run)'),
+        method=Key(str, 'structured', ('none', 'magnitude', 'structured'), doc='Pruning method (structured removes channels: less flash, RAM and MACs; chosen by bench/finetune.py, see nbs/79_run)'),
         sparsity=Key(float, 0.5, lo=0.0, hi=0.95, doc='Target weight sparsity (magnitude)'),
-        keep_channels=Key(float, 0.75, lo=0.05, hi=1.0, doc='Share of channels kept (structured)'),
+        keep_channels=Key(float, 0.6, lo=0.05, hi=1.0, doc='Structured: share kept, of the conv and dense weights (plan sensitivity) or of the channels of every layer (plan uniform)'),
+        plan=Key(str, 'sensitivity', ('sensitivity', 'uniform'), doc='Structured: spread the cut by a sensitivity scan on the validation split (the least sensitive layers lose most), or the same share in every layer'),
         epochs=Key(int, 5, lo=0, hi=1000, doc='Fine-tuning epochs')),
     'quantize': dict(
         mode=Key(str, 'ptq', ('ptq', 'qat'), doc='Post-training or quantization-aware'),

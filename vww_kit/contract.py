@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CONTRACT_KEY', 'LABELS_ORDER', 'TFLITE_METADATA_KEY', 'LABELS_FILE', 'PUBLISHED', 'make_contract', 'tflite_metadata',
-           'with_contract', 'without_contract', 'read_contract', 'contract_threshold', 'model_contract',
+           'pack_model', 'with_contract', 'without_contract', 'read_contract', 'contract_threshold', 'model_contract',
            'state_contract', 'add_contract_args', 'contract_verdict', 'ContractWarning', 'sanity_check']
 
 # %% ../nbs/16_contract.ipynb #96e87ead
@@ -95,6 +95,15 @@ def tflite_metadata(contract:dict,         # `make_contract`'s document
     b.Finish(model, file_identifier=b'M001')
     return bytes(b.Output())
 
+def pack_model(m)->bytes:
+    "A flatbuffer `ModelT` as .tflite bytes; one that carries a contract gets its labels.txt zip after the flatbuffer again"
+    import flatbuffers
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b'TFL3')
+    data = bytes(b.Output())
+    c = read_contract(data)
+    return data + _labels_zip(c['labels']) if c else data   # the labels file, where TFLite Metadata tools look
+
 def _labels_zip(labels)->bytes:
     "labels.txt in a zip, as TFLite Metadata packs a model's associated files after the flatbuffer (fixed date: same bytes each time)"
     import io, zipfile
@@ -105,7 +114,6 @@ def _labels_zip(labels)->bytes:
 
 def with_contract(data:bytes, contract:dict)->bytes:
     "The .tflite `data` with `contract` stored as its `vww_kit` metadata and as TFLite Metadata (earlier ones replaced)"
-    import flatbuffers
     if not isinstance(data, (bytes, bytearray)) or bytes(data[4:8]) != b'TFL3':
         raise ValueError("Not a .tflite flatbuffer: pass the bytes the TFLite converter wrote.")
     m = _model_t(data)
@@ -120,9 +128,7 @@ def with_contract(data:bytes, contract:dict)->bytes:
         else: m.buffers.append(buf)
         e = schema_fb.MetadataT(); e.name = key; e.buffer = old.get(key, len(m.buffers) - 1)
         m.metadata.append(e)
-    b = flatbuffers.Builder(len(data) + 4096)
-    b.Finish(m.Pack(b), file_identifier=b'TFL3')
-    return bytes(b.Output()) + _labels_zip(contract['labels'])   # the labels file, where TFLite Metadata tools look
+    return pack_model(m)
 
 def without_contract(data:bytes)->bytes:
     "The .tflite `data` with its `vww_kit` contract and TFLite Metadata removed (what a foreign file looks like)"
@@ -131,10 +137,7 @@ def without_contract(data:bytes)->bytes:
     for e in m.metadata:
         if _name(e.name) in (CONTRACT_KEY, TFLITE_METADATA_KEY): m.buffers[e.buffer].data = None
     m.metadata = [e for e in m.metadata if _name(e.name) not in (CONTRACT_KEY, TFLITE_METADATA_KEY)] or None
-    import flatbuffers
-    b = flatbuffers.Builder(len(data) + 1024)
-    b.Finish(m.Pack(b), file_identifier=b'TFL3')
-    return bytes(b.Output())
+    return pack_model(m)
 
 def read_contract(data:bytes)->dict:
     "The `vww_kit` contract stored in a .tflite, or None"

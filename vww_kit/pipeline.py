@@ -48,6 +48,11 @@ def recipe_samples(recipe, split:str=None, coco_out=None)->list:
             out = Path(coco_out or Path(recipe.export.out)/'vww_coco')
             if not list(out.glob('*/labels.csv')): build_vww(path, out, min_person_area=recipe.data.min_person_area)
             path = out
+        if src == 'yolo':   # whole pictures by the VWW rule and box-aware crops, written once beside the run
+            from vww_kit.yolo import yolo_set, write_vww_folders
+            out = (Path(coco_out).parent if coco_out else Path(recipe.export.out))/'vww_yolo'
+            if not out.exists(): write_vww_folders(yolo_set(path), out, min_person_area=recipe.data.min_person_area, progress=False)
+            path = out
         ss = folder_set(path)
     return [s for s in ss if split is None or s.split == split]
 

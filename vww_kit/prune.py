@@ -7,7 +7,8 @@ __all__ = ['CRITERIA', 'METHODS', 'ChannelGroup', 'channel_groups', 'channel_sco
            'apply_channel_plan', 'channel_plan', 'prune_channels', 'zero_channels', 'default_skip', 'magnitude_layers',
            'layer_sparsities', 'sparsify', 'weight_sparsity', 'prune_magnitude', 'strip_pruning', 'zipped_size',
            'CostModel', 'format_figures', 'recalibrate_bn', 'student_from_teacher', 'PruneResult', 'prune',
-           'model_figures', 'sensitivity', 'plot_sensitivity', 'PruningSliders', 'add_prune_args', 'prune_command']
+           'model_figures', 'sensitivity', 'plot_sensitivity', 'plan_weights', 'sensitivity_plan', 'PruningSliders',
+           'add_prune_args', 'prune_command']
 
 # %% ../nbs/40_prune.ipynb #8121d4fa
 import gzip, json, math, re, time
@@ -25,7 +26,7 @@ from .camera import InputSpec
 from .data import sample_set
 from .models import Teacher
 from .profile import to_int8_tflite, read_graph, layer_table, board_fit, profile_model, schema_fb
-from .distill import distill, accuracy
+from .distill import distill, accuracy, roc_auc
 
 # %% ../nbs/40_prune.ipynb #b85ab2f3
 _PASS = {'ReLU', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ZeroPadding2D',
@@ -487,10 +488,8 @@ class _Unmapped(Exception): pass
 def _model_t(data): return schema_fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
 
 def _pack(m)->bytes:
-    import flatbuffers
-    b = flatbuffers.Builder(1024)
-    b.Finish(m.Pack(b), file_identifier=b'TFL3')
-    return bytes(b.Output())
+    from vww_kit.contract import pack_model   # a converted file's contract comes with its labels.txt zip
+    return pack_model(m)
 
 def _figures(data)->dict:
     "The profiler's analytic figures of a .tflite: params, MACs, bytes, peak live activations"
@@ -839,15 +838,19 @@ def sensitivity(model,                 # A trained tf_keras model
                 criterion='l1',        # Channels: how channels are ranked
                 skip=None,
                 pixel_scale:float=1/255,
+                metric:str='accuracy', # 'accuracy' (at 0.5) or 'auc' (threshold-free: what a calibrated threshold keeps)
                )->dict:
-    "Accuracy without fine-tuning when one layer at a time is pruned to each level"
+    "Accuracy (or ROC AUC) without fine-tuning when one layer at a time is pruned to each level"
     method = _method(method)
     levels = list(levels or ((0.75, 0.5, 0.25) if method == 'channels' else (0.5, 0.75, 0.9)))
     for v in levels: (_check_keep if method == 'channels' else _check_sparsity)(v, 'a scan level')
     work, x = copy_model(model), np.asarray(views).astype(np.float32)*pixel_scale
     y = np.asarray(labels) == 1
-    def acc(): return float(np.mean((work.predict(x, verbose=0, batch_size=128)[:, 1] > 0.5) == y))
-    res = dict(method=method, levels=levels, base=acc(), layers={})
+    if metric not in ('accuracy', 'auc'): raise ValueError(f"metric={metric!r}: use 'accuracy' or 'auc'.")
+    def acc():
+        p = work.predict(x, verbose=0, batch_size=128)[:, 1]
+        return float(np.mean((p > 0.5) == y)) if metric == 'accuracy' else float(roc_auc(p, y.astype(int)))
+    res = dict(method=method, levels=levels, base=acc(), layers={}, metric=metric)
     if method == 'channels':
         groups = channel_groups(model)
         shares = _keep_shares(model, groups, {n: 1.0 for n in layers} if layers else 1.0, skip or ())
@@ -882,6 +885,45 @@ def plot_sensitivity(res:dict, ax=None):
            yticklabels=names, xlabel=what, title=f"Accuracy, one layer pruned, no fine-tuning (unpruned {res['base']:.2f})")
     ax.tick_params(labelsize=7); ax.figure.colorbar(im, ax=ax, fraction=0.04)
     return ax
+
+# %% ../nbs/40_prune.ipynb #cba05f1e
+def plan_weights(model,          # A tf_keras model
+                 keep:dict,      # {group name: share kept}, as `sensitivity_plan` gives
+                )->float:
+    "Share of the model's kernel weights (conv, depthwise, dense) a channel plan keeps: a 1x1 conv between two cut groups keeps the product of their shares"
+    factor = {l.name: 1.0 for l in model.layers if l.get_weights() and _kind(l) in ('conv', 'dw', 'dense')}
+    for g in channel_groups(model):
+        v = keep.get(g.name, 1.0)
+        for n in {*g.producers, *g.members, *(c for c, _ in g.consumers)} & set(factor): factor[n] *= v
+    size = {n: model.get_layer(n).get_weights()[0].size for n in factor}
+    return sum(size[n]*factor[n] for n in factor)/sum(size.values())
+
+def _group_weights(model, g)->int:
+    "Weights that grow with the channels of group `g`: its producers', members' and consumers' kernels"
+    names = {*g.producers, *g.members, *(c for c, _ in g.consumers)}
+    return int(sum(model.get_layer(n).get_weights()[0].size for n in names if model.get_layer(n).get_weights()))
+
+def sensitivity_plan(model,        # The scanned tf_keras model
+                     scan:dict,    # A channel `sensitivity` scan of it
+                     keep:float,   # Share of the model's kernel weights to keep (`plan_weights`)
+                    )->dict:
+    "{layer: share kept}: the cut that keeps about `keep` of the weights, taken where the scan measured the least loss"
+    if scan.get('method') != 'channels': raise ValueError("sensitivity_plan needs a channel scan: sensitivity(model, ..., 'channels').")
+    keep = _check_keep(keep, 'keep')
+    levels = [1.0] + sorted(scan['levels'], reverse=True)
+    score = {n: [scan['base']] + [a for _, a in sorted(zip(scan['levels'], v), reverse=True)] for n, v in scan['layers'].items()}
+    at = {n: 0 for n in score}
+    plan = lambda: {n: levels[i] for n, i in at.items() if i}
+    kept = plan_weights(model, {})
+    while kept > keep:          # each step: the next level of the layer that loses least per weight it gives up
+        best = None
+        for n in (n for n in score if at[n] + 1 < len(levels)):
+            at[n] += 1; k = plan_weights(model, plan()); at[n] -= 1
+            cost = (max(score[n][at[n]] - score[n][at[n] + 1], 0.0) + 1e-9)/max(kept - k, 1e-12)
+            if best is None or cost < best[0]: best = (cost, n, k)
+        if best is None: break  # every layer at the lowest level scanned: as far as the scan can say
+        at[best[1]] += 1; kept = best[2]
+    return plan()
 
 # %% ../nbs/40_prune.ipynb #93e1209f
 def _html_table(base:dict, pred:dict, boards)->str:
@@ -1037,7 +1079,10 @@ def add_prune_args(parser):
     parser.add_argument('--method', choices=('channels', 'structured', 'magnitude'), default=None,
                         help="channels (structured): remove filters, shrinks flash, RAM and MACs; magnitude: zero "
                              "weights, only the zipped file shrinks (default: the recipe's [prune] method)")
-    parser.add_argument('--keep', type=float, default=None, help='channels: share of channels kept in each layer')
+    parser.add_argument('--keep', type=float, default=None, help='channels: share of channels (weights, with --plan sensitivity) kept')
+    parser.add_argument('--plan', choices=('sensitivity', 'uniform'), default=None,
+                        help="channels: spread the cut by a sensitivity scan on the validation views, or the same share "
+                             "in every layer (default: the recipe's [prune] plan)")
     parser.add_argument('--sparsity', type=float, default=None, help='magnitude: share of weights set to zero')
     parser.add_argument('--criterion', choices=CRITERIA, default='l1', help='channels: how channels are ranked')
     parser.add_argument('--epochs', type=int, default=None, help='fine-tuning epochs (0: prune only)')
@@ -1083,6 +1128,8 @@ def prune_command(args)->int:
     if epochs < 0: raise ValueError(f"--epochs {epochs} is negative: pass 0 to prune without fine-tuning.")
     views = _views(model, args.board or rb.board, args.data)
     test = views['test'] or views['val']
+    if _method(method) == 'channels' and (args.plan or r.plan) == 'sensitivity' and views['val'] is not None:
+        keep = sensitivity_plan(model, sensitivity(model, *views['val'], 'channels', metric='auc'), keep)
     res = prune(model, method, keep=keep, sparsity=sparsity, train=views['train'], val=views['val'], epochs=epochs,
                 teacher=None if args.no_distill else True, criterion=args.criterion)
     rep = views['train'][0][:16].astype(np.float32)/255
