@@ -92,3 +92,22 @@ def test_a_cached_teacher_labels_the_very_crops_the_student_trains_on(views32, t
     with pytest.raises(ValueError, match='consistent= is for a cached teacher'):
         distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, yt), teacher=Teacher(build_model('mobilenet_v1', 32, 'rgb', 0.25)),
                 epochs=1, verbose=0, consistent=2)
+
+def test_a_pool_of_labelled_and_unlabelled_frames_trains_with_the_teacher_labelling_the_rest(views32):
+    "Label -1 (a Pool's unlabelled video frames): the teacher's probabilities are the target there, even for the label loss"
+    from vww_kit.distill import _ds
+    (xt, yt), val = views32
+    y = yt.copy(); y[::2] = -1
+    spec = InputSpec(32, 32, 3, 'float32', 1.0, 0, pixel_scale=1/255)
+    _, lab = next(iter(_ds(xt[:8], y[:8], None, 8, False, 0, spec)))
+    assert np.array_equal(lab.numpy().sum(1), (y[:8] >= 0).astype(np.float32))   # unlabelled rows carry no label
+    with pytest.raises(ValueError, match='unlabelled .label -1'):
+        distill(build_model('mobilenet_v1', 32, 'rgb', 0.1), (xt, y), epochs=1, verbose=0)
+    L = tf_keras.layers   # a teacher that says "person" (0.97) on everything
+    always = Teacher(tf_keras.Sequential([tf_keras.Input((32, 32, 3)), L.GlobalAveragePooling2D(),
+                                          L.Dense(2, 'softmax', kernel_initializer='zeros', bias_initializer=tf_keras.initializers.Constant([0., 3.5]))]))
+    s = build_model('mobilenet_v1', 32, 'rgb', 0.1)
+    unl = np.full(len(xt), -1)
+    distill(s, (xt, unl), teacher=always, alpha=1.0, epochs=4, learning_rate=3e-3, patience=0, verbose=0)
+    # labels-only loss (alpha 1) on frames that have none: the teacher's opinion is the label, so the student learns it
+    assert s.predict(xt.astype(np.float32)/255, verbose=0)[:, 1].mean() > 0.8

@@ -73,9 +73,11 @@ class Distiller(tf_keras.Model):
         x, y, cached = (data + (None,))[:3] if isinstance(data, tuple) else (data, None, None)
         tp = raw = self._targets(x, cached)
         if tp is None: tp = raw = y                     # no teacher: the soft term vanishes (alpha is 1)
+        labelled = tf.reduce_sum(y, -1, keepdims=True) > 0 if y is not None else None   # label -1 came as all zeros
         if self.correct:                                # the label overrules a teacher that gets the frame wrong
-            tp = tf.where((tf.argmax(tp, -1) != tf.argmax(y, -1))[:, None], y, tp)
+            tp = tf.where(labelled & (tf.argmax(tp, -1) != tf.argmax(y, -1))[:, None], y, tp)
         if y is None or self.alpha == 0: y = tp         # unlabelled: the teacher labels the frames
+        else: y = tf.where(labelled, y, tp)             # a pool of labelled and unlabelled frames: the teacher labels the latter
         with tf.GradientTape() as tape:
             sp = self.student(x, training=True)
             loss = tf.reduce_mean(distillation_loss(y, sp, tp, self.alpha, self.temperature))
@@ -145,8 +147,9 @@ def augmented_views(views:np.ndarray,   # uint8 board views (n, h, w, c)
     return np.concatenate(out) if out else views[:0]
 
 def _ds(x, y, tp, batch_size, training, seed, spec, mixup=0.0, augmented=True):
-    "tf.data of (input, one-hot label[, teacher probs]); labels may be None (unlabelled frames)"
-    cols = [x] + ([np.eye(2, dtype=np.float32)[y]] if y is not None else [np.zeros((len(x), 2), np.float32)]) + \
+    "tf.data of (input, one-hot label[, teacher probs]); labels may be None, or -1 for some frames (unlabelled: all zeros)"
+    onehot = lambda y: np.where(np.asarray(y)[:, None] >= 0, np.eye(2, dtype=np.float32)[np.clip(y, 0, 1)], 0.0).astype(np.float32)
+    cols = [x] + ([onehot(y)] if y is not None else [np.zeros((len(x), 2), np.float32)]) + \
            ([tp] if tp is not None else [])
     ds = tf.data.Dataset.from_tensor_slices(tuple(cols)).cache()
     if training: ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -197,6 +200,9 @@ def distill(student,                       # tf_keras student (untrained or not)
     check_tf_keras(student)
     x, y = train
     if y is None and teacher is None: raise ValueError("Unlabelled frames need a teacher to label them: pass teacher=.")
+    if y is not None and np.any(np.asarray(y) < 0) and teacher is None and soft is None:
+        raise ValueError(f"{int(np.sum(np.asarray(y) < 0))} training frames are unlabelled (label -1, e.g. video frames in "
+                         f"a Pool): pass teacher= to label them, or train on pool.labelled().")
     if soft is not None and teacher is not None: raise ValueError("Pass a teacher or its precomputed outputs (soft=), not both.")
     if soft is not None and len(soft) != len(x): raise ValueError(f"soft= holds {len(soft)} rows for {len(x)} training views.")
     if consistent and (teacher is None or not teacher.is_tflite):
