@@ -349,7 +349,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'vww_kit.prune._expand': ('prune.html#_expand', 'vww_kit/prune.py'),
                                'vww_kit.prune._figures': ('prune.html#_figures', 'vww_kit/prune.py'),
                                'vww_kit.prune._filter_scores': ('prune.html#_filter_scores', 'vww_kit/prune.py'),
-                               'vww_kit.prune._group_weights': ('prune.html#_group_weights', 'vww_kit/prune.py'),
                                'vww_kit.prune._html_table': ('prune.html#_html_table', 'vww_kit/prune.py'),
                                'vww_kit.prune._keep_shares': ('prune.html#_keep_shares', 'vww_kit/prune.py'),
                                'vww_kit.prune._kernel_layers': ('prune.html#_kernel_layers', 'vww_kit/prune.py'),

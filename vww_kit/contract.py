@@ -244,20 +244,16 @@ def sanity_check(data:bytes,            # .tflite bytes
                 )->dict:
     "Person rates of `data`, read by its contract, on the sample set's known no-person and person test frames"
     import warnings
-    from ai_edge_litert.interpreter import Interpreter
-    from vww_kit.data import sample_set, read_frame
-    from vww_kit.camera import InputSpec, board_camera
-    c = model_contract(data, **stated)
-    spec = InputSpec.from_model(bytes(data), pixel_scale=c['input']['pixel_scale'])
-    it = Interpreter(model_content=bytes(data)); it.allocate_tensors()
-    i, o = it.get_input_details()[0], it.get_output_details()[0]
-    thr = contract_threshold(bytes(data), default=0.5)
-    said = {0: [], 1: []}
-    for s in sample_set('test'):
-        it.set_tensor(i['index'], board_camera(read_frame(s), board, spec)[None]); it.invoke()
-        v = it.get_tensor(o['index']).astype(np.float64).reshape(-1)
-        if o['dtype'] != np.float32: v = (v - o['quantization'][1])*o['quantization'][0]
-        said[int(s.label == 'person')].append(float(v[c['person_index']] if len(v) > 1 else v[0]) >= thr)
+    from vww_kit.data import sample_set
+    from vww_kit.camera import InputSpec
+    from vww_kit.pipeline import board_views
+    from vww_kit.quantize import run_tflite
+    data = state_contract(data, **stated)      # from here the file says how it is read, as in the simulator
+    c, thr = model_contract(data), contract_threshold(data, default=0.5)
+    x, y = board_views(sample_set('test'), board, InputSpec.from_model(data), progress=False)
+    p = run_tflite(data, x)                    # the model's input table, LiteRT, dequantized outputs
+    person = (p[:, c['person_index']] if p.shape[1] > 1 else p[:, 0]) >= thr
+    said = {0: list(person[y == 0]), 1: list(person[y == 1])}
     res = dict(no_person_frames=len(said[0]), person_said_on_no_person=int(sum(said[0])),
                person_frames=len(said[1]), person_said_on_person=int(sum(said[1])), threshold=thr)
     bad = ('on all' if all(said[0]) else None) if said[0] else None

@@ -898,10 +898,6 @@ def plan_weights(model,          # A tf_keras model
     size = {n: model.get_layer(n).get_weights()[0].size for n in factor}
     return sum(size[n]*factor[n] for n in factor)/sum(size.values())
 
-def _group_weights(model, g)->int:
-    "Weights that grow with the channels of group `g`: its producers', members' and consumers' kernels"
-    names = {*g.producers, *g.members, *(c for c, _ in g.consumers)}
-    return int(sum(model.get_layer(n).get_weights()[0].size for n in names if model.get_layer(n).get_weights()))
 
 def sensitivity_plan(model,        # The scanned tf_keras model
                      scan:dict,    # A channel `sensitivity` scan of it
