@@ -2,19 +2,22 @@
 #   make demo   the main job on the built-in sample data
 #   make test   the whole test suite, as CI runs it (.ci/run calls `make test`)
 PYTHON ?= python3
+# Two tested dependency sets pin the ends of pyproject.toml's ranges: constraints.txt (numpy 2, TensorFlow 2.21; the
+# default) and constraints-low.txt (numpy 1.26, TensorFlow 2.18), each in its own venv.
+CONSTRAINTS ?= constraints.txt
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The stamp is named after the dependency files' content, not their times: nbdev-export rewrites pyproject.toml
 # unchanged, and a time-based stamp would reinstall everything between the sync check and the tests.
-DEPS   := $(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+DEPS   := $(shell cat pyproject.toml $(CONSTRAINTS) | cksum | cut -d' ' -f1)
 STAMP  := $(VENV)/.installed-$(DEPS)
 
-.PHONY: demo test install sync-check nbtest pytest clean
+.PHONY: demo test install sync-check nbtest pytest pytest-low colab-check clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -c $(CONSTRAINTS) -e ".[dev]"
 	rm -f $(VENV)/.installed*; touch $(STAMP)
 
 install: $(STAMP)
@@ -38,7 +41,15 @@ nbtest: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: sync-check nbtest pytest
+# The same tests on the other tested set (numpy 1.26, TensorFlow 2.18, opencv 4.10)
+pytest-low:
+	$(MAKE) pytest VENV=.venv-low CONSTRAINTS=constraints-low.txt
+
+# A venv shaped like a Colab runtime: installing vww_kit must change none of what it has; then the notebooks' first cells
+colab-check:
+	$(PYTHON) tools/colab_check.py .venv-colab
+
+test: sync-check nbtest pytest colab-check pytest-low
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-low .venv-colab

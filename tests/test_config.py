@@ -1,3 +1,4 @@
+import os
 import configparser, subprocess, sys, textwrap
 import pytest
 from vww_kit.config import load_recipe, default_recipe, write_recipe, board, BOARDS
@@ -39,8 +40,11 @@ def test_overrides_and_roundtrip(tmp_path):
     assert (r.input.size, r.input.color, r.export.overwrite) == (64, 'grayscale', True)
     assert load_recipe(write_recipe(r, tmp_path/'r.ini')) == r
 
-def _py(code):
-    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True, text=True, timeout=300)
+def _py(code, **env):
+    "Run `code` in a fresh Python, as a user would start one: without the TF_USE_LEGACY_KERAS this process set"
+    e = {k: v for k, v in os.environ.items() if k not in ('TF_USE_LEGACY_KERAS', 'VWW_KIT_VERBOSE', 'TF_CPP_MIN_LOG_LEVEL')}
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True, text=True, timeout=300,
+                          env={**e, **env})
 
 def test_import_sets_legacy_keras_and_builds_tf_keras_model():
     r = _py("""
@@ -65,16 +69,66 @@ def test_keras3_model_is_rejected_with_the_documented_error():
     with pytest.raises(ValueError, match=r'Keras 3 model.*tf_keras.*Restart the Python kernel'): check_tf_keras(m)
     with pytest.raises(ValueError, match='Expected a tf_keras model'): check_tf_keras(object())
 
-def test_warns_when_keras3_was_imported_first():
+def test_keras3_first_is_fine_until_tf_keras_is_used():
+    "Colab imports Keras 3 and TensorFlow early: vww_kit still gets tf_keras, because TF resolves tf.keras lazily"
     r = _py("""
-        import warnings, keras
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter('always')
-            import vww_kit
-        print('|'.join(str(x.message) for x in w))
+        import keras, tensorflow as tf
+        import vww_kit
+        print(vww_kit.keras_status())
     """)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert 'Keras 3 was imported before vww_kit' in r.stdout
+    assert r.stdout.strip().endswith('tf_keras')
+
+def test_import_after_tf_keras_resolved_to_keras3_stops_with_the_documented_error():
+    r = _py("""
+        import tensorflow as tf
+        tf.keras.layers.Dense(2)      # tf.keras is now Keras 3 for this process
+        import vww_kit
+    """)
+    assert r.returncode == 1
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith('ImportError: `tf.keras` is already Keras 3') and 'Restart the Python kernel' in last, r.stderr[-2000:]
+
+_WORK = """
+    import vww_kit          # first, as documented: from here on TensorFlow's C++ lines are filtered
+    import numpy as np, tf_keras
+    from vww_kit.distill import distill
+    from vww_kit.profile import to_int8_tflite
+    from vww_kit.models import build_model
+    m = build_model('mobilenet_v1', 32, 'rgb', 0.25, name='s')
+    x, y = np.random.default_rng(0).integers(0, 255, (64, 32, 32, 3), dtype=np.uint8), np.arange(64) % 2
+    distill(m, (x, y), (x[:16], y[:16]), None, epochs=2, batch_size=16, patience=0)
+    m.save('MODEL')
+    print(len(to_int8_tflite(m, x[:8]/255, n=8)))
+"""
+
+def test_console_is_quiet_with_progress_and_verbose_brings_the_logs_back(tmp_path):
+    "TensorFlow's C++ lines (absl, cuInit, PredictCost, the converter's echo) and Keras' HDF5 notice are filtered; the bars stay"
+    from vww_kit.console import is_noise
+    code = _WORK.replace('MODEL', str(tmp_path/'m.h5'))
+    q = _py(code)
+    assert q.returncode == 0, q.stderr[-3000:]
+    lines = q.stderr.splitlines()
+    assert [l for l in lines if is_noise(l.encode())] == [] and 'HDF5' not in q.stderr, q.stderr[-3000:]
+    assert any(l.startswith('distill: 100%') and '8/8 [' in l for l in lines), q.stderr   # 2 epochs x 4 batches
+    assert any(l.startswith('calibration: 100%') and '8/8' in l for l in lines), q.stderr
+    assert '\r' not in q.stderr                                  # a pipe gets whole lines
+    v = _py(code, VWW_KIT_VERBOSE='1')
+    assert v.returncode == 0 and any(is_noise(l.encode()) for l in v.stderr.splitlines()), v.stderr[-3000:]
+    assert 'HDF5' in v.stderr
+
+def test_the_stderr_filter_passes_errors_and_partial_lines_through():
+    "A real error line, a traceback and a bar without its newline get through the filter, in order"
+    r = _py("""
+        import os, sys, time, vww_kit
+        os.write(2, b'I0000 00:00:1796312977.059556   25575 cudart_stub.cc:31] Could not find cuda drivers\\n')
+        os.write(2, b'E0000 00:00:1796312980.3   25575 model_builder.cc:12] Op RESIZE_BILINEAR is not supported\\n')
+        os.write(2, b'partial 50%'); time.sleep(0.3); os.write(2, b' and the rest\\n')
+        raise SystemExit('bye')
+    """)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == ['E0000 00:00:1796312980.3   25575 model_builder.cc:12] Op RESIZE_BILINEAR is not supported',
+                                     'partial 50% and the rest', 'bye'], r.stderr
 
 def test_threshold_is_auto_or_a_number():
     "[export] threshold: 'auto' (the model's calibrated threshold) or a number in [0, 1]; anything else names the key"

@@ -6,14 +6,27 @@
 __all__ = ['KERAS3_HELP', 'keras_status', 'check_tf_keras']
 
 # %% ../nbs/01_keras.ipynb #f448d620
-import os, sys, warnings
+import os, sys
 
 __version__ = "0.1.0"
 
-# Must happen before TensorFlow resolves `tf.keras`: importing vww_kit first is enough.
-_KERAS3_ALREADY = 'keras' in sys.modules and not str(getattr(sys.modules['keras'], '__version__', '3')).startswith('2')
+def _tf_keras_resolved()->str:
+    "What `tf.keras` already resolved to in this process: 'keras_3', 'tf_keras', or None (not yet: TF resolves it lazily)"
+    tf = sys.modules.get('tensorflow')
+    k = vars(tf).get('keras') if tf is not None else None
+    if k is None: return None
+    if type(k).__name__ == 'KerasLazyLoader':      # TF's lazy loader: look at its state without triggering it
+        st = vars(k)
+        return st.get('_tfll_keras_version') if st.get('_tfll_initialized') else None
+    n = getattr(k, '__name__', '')
+    return 'tf_keras' if n.startswith('tf_keras') else 'keras_3' if n.startswith('keras') else None
+
+# Must happen before TensorFlow resolves `tf.keras`: importing vww_kit before using tf.keras is enough.
 os.environ['TF_USE_LEGACY_KERAS'] = '1'
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's C++ start-up chatter out of notebooks
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+if os.environ.get('VWW_KIT_VERBOSE', '0') in ('', '0'):
+    from vww_kit.console import quiet_native_logs, _python_logs
+    quiet_native_logs(); _python_logs()
 
 # %% ../nbs/01_keras.ipynb #9c9543a8
 KERAS3_HELP = ("Restart the Python kernel and `import vww_kit` before TensorFlow or Keras, or set "
@@ -25,9 +38,10 @@ def keras_status():
     import tensorflow as tf
     return 'tf_keras' if tf.keras.__name__.startswith('tf_keras') else 'keras3'
 
-if _KERAS3_ALREADY:
-    warnings.warn("Keras 3 was imported before vww_kit, so `tf.keras` may already be Keras 3 and "
-                  "tensorflow-model-optimization will not work on its models. " + KERAS3_HELP, stacklevel=2)
+if _tf_keras_resolved() == 'keras_3':
+    raise ImportError("`tf.keras` is already Keras 3 in this process (TensorFlow was used with Keras 3 before "
+                      "`import vww_kit`), and tensorflow-model-optimization, which vww_kit needs, works only with "
+                      "Keras 2. " + KERAS3_HELP)
 
 # %% ../nbs/01_keras.ipynb #b528b21e
 def check_tf_keras(model):

@@ -135,7 +135,7 @@ def cmd_distill(a):
     res = distill(student, train, views['val'], teacher, d.alpha if a.alpha is None else a.alpha,
                   d.temperature if a.temperature is None else a.temperature, a.epochs or d.epochs,
                   batch_size=d.batch_size, learning_rate=d.learning_rate, patience=0, seed=a.seed,
-                  work_dir=out/'work', verbose=1 if a.progress else 0)
+                  work_dir=out/'work')
     student.save(out/'student.h5')
     rows = [model_row(f'teacher {teacher.name}', teacher, views['test']), model_row(f'student {student.name}', student, views['test'])]
     (out/'distill.json').write_text(json.dumps({'rows': rows, 'history': res.history}, indent=1))
@@ -147,13 +147,24 @@ def _run(a, recipe):
     out = a.out or recipe.export.out
     t = time.time()
     r = run_pipeline(recipe, out, a.overwrite, until=a.until, log=_say)
-    _say(f"Finished in {time.time()-t:.1f} s; outputs in {out}" + (f"; open {Path(out)/'report.html'}" if 'report' in r.state['done'] else ''))
-    q = Path(out)/'quantize.json'
-    if q.exists() and 'verdict' in (qj := json.loads(q.read_text())):   # the answer a user runs the demo for
+    _say(f"\nFinished in {time.time()-t:.0f} s. Outputs in {out}/")
+    _summary(Path(out), r.recipe)
+
+def _summary(out:Path, recipe):
+    "The few lines a user runs the job for: student beside teacher, the verdict, where the sketch is, what to try next"
+    q = out/'quantize.json'
+    if q.exists() and 'verdict' in (qj := json.loads(q.read_text())):
         d, t = qj['detection'], qj['teacher_detection']
-        _say(f"Student (int8, threshold {qj['threshold']:.2f}): balanced accuracy {d['balanced_accuracy']:.3f}, accuracy "
-             f"{d['accuracy']:.3f} on the test split; teacher {t['balanced_accuracy']:.3f}.")
-        _say(('VERDICT: ' if qj['verdict'] != 'ok' else '') + qj['verdict_text'])
+        _say(f"  {'':26}{'balanced acc.':>14}{'accuracy':>10}")
+        _say(f"  {'student (int8, board)':26}{d['balanced_accuracy']:>14.3f}{d['accuracy']:>10.3f}   threshold {qj['threshold']:.2f}")
+        _say(f"  {'teacher':26}{t['balanced_accuracy']:>14.3f}{t['accuracy']:>10.3f}")
+        _say(f"  {'VERDICT' if qj['verdict'] != 'ok' else 'verdict'}: {qj['verdict_text']}")
+    sk, rep = out/'export.json', out/'report.html'
+    if sk.exists(): _say(f"  sketch:  {out/json.loads(sk.read_text())['sketch']}  (open it in the Arduino IDE, board {recipe.board.board})")
+    if rep.exists(): _say(f"  report:  {rep}")
+    if (out/'student_int8.tflite').exists():
+        _say(f"Next: watch it on your webcam as the board would run it:\n  vww-kit simulate {out/'student_int8.tflite'} --source webcam"
+             f" --board {recipe.board.board}")
 
 def cmd_demo(a):
     "Run the main job on the built-in sample data"
@@ -166,6 +177,8 @@ def cmd_run(a):
 # %% ../nbs/80_cli.ipynb #6fd452d4
 def parser():
     p = argparse.ArgumentParser('vww-kit', description='Tiny person detectors for camera microcontrollers.')
+    p.add_argument('--verbose', action='store_true', help="Show TensorFlow's, absl's and XLA's own logs (hidden by default); "
+                   "may stand anywhere on the line")
     sub = p.add_subparsers(dest='cmd', required=True)
     def common(q):
         q.add_argument('--recipe', default=None, help='Recipe .ini (default: ./settings.ini if present)')
@@ -191,7 +204,6 @@ def parser():
     q.add_argument('--epochs', type=int, default=None); q.add_argument('--temperature', type=float, default=None)
     q.add_argument('--alpha', type=float, default=None); q.add_argument('--seed', type=int, default=0)
     q.add_argument('--unlabelled', action='store_true', help='Ignore the labels: the teacher labels every frame')
-    q.add_argument('--progress', action='store_true', help='Keras progress bar per epoch')
     q.add_argument('--out', default='vww_distill'); q.add_argument('--overwrite', action='store_true')
     q.set_defaults(fn=cmd_distill)
     from vww_kit.quantize import add_quantize_args, quantize_command
@@ -216,6 +228,10 @@ def parser():
 
 def main(argv=None):
     "Entry point of `vww-kit`"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if '--verbose' in argv:        # anywhere on the line: TensorFlow's, absl's and XLA's logs come back
+        from vww_kit.console import verbose
+        verbose(); argv.remove('--verbose')
     a = parser().parse_args(argv)
     try: return a.fn(a) or 0
     except (ValueError, FileNotFoundError) as e:

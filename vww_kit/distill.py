@@ -20,6 +20,7 @@ from .data import LABELS
 from .camera import InputSpec
 from .pipeline import augment, make_dataset
 from .models import Teacher, Ensemble
+from .console import progress as _progress, train_bar
 
 # %% ../nbs/30_distill.ipynb #cb4c282c
 def distillation_loss(y_true, student_probs, teacher_probs, alpha:float=0.3, temperature:float=4.0):
@@ -128,7 +129,10 @@ def teacher_probs(teacher:Teacher,       # The teacher
     if isinstance(teacher, Ensemble): return np.mean([teacher_probs(t, views, cache_dir) for t in teacher.teachers], 0)
     f = Path(cache_dir)/f'teacher_{_fingerprint(teacher, views)}.npy' if cache_dir else None
     if f and f.exists(): return np.load(f)
-    p = teacher.probs(teacher.views(views)).astype(np.float32)
+    vs, k = teacher.views(views), max(1, 256//teacher.batch_size)*teacher.batch_size
+    with _progress(desc=f'teacher {teacher.name}', total=len(vs), unit='view', disable=len(vs) < 256) as bar:
+        p = np.concatenate([(teacher.probs(vs[i:i + k]), bar.update(len(vs[i:i + k])))[0]
+                            for i in range(0, len(vs), k)]).astype(np.float32)
     if f: f.parent.mkdir(parents=True, exist_ok=True); np.save(f, p)
     return p
 
@@ -194,7 +198,8 @@ def distill(student,                       # tf_keras student (untrained or not)
             seed:int=0,
             work_dir=None,                 # checkpoints (resume after interruption) and teacher cache
             callbacks=(),                  # extra tf_keras callbacks (e.g. a widget's live plot)
-            verbose:int=1,
+            verbose:int=1,                 # 0: silent; 1: one progress bar (epochs x batches, ETA); 2: Keras' line per epoch
+            desc:str='distill',            # the progress bar's label
            )->DistillResult:
     "Train `student` from `teacher` (or alone), restore the best weights, return it with its history"
     check_tf_keras(student)
@@ -228,7 +233,7 @@ def distill(student,                       # tf_keras student (untrained or not)
     d.compile(optimizer=tf_keras.optimizers.Adam(learning_rate))
     d(np.zeros((1, *spec.shape), np.float32))   # built before fit: BackupAndRestore can only restore a built model
     if schedule not in ('cosine', 'constant'): raise ValueError(f"schedule={schedule!r}: choose 'cosine' or 'constant'.")
-    cbs = list(callbacks)
+    cbs = list(callbacks) + ([train_bar(desc)] if verbose == 1 else [])
     if schedule == 'cosine':  # a function of the epoch alone, so a resumed run continues on the same curve
         cbs.append(tf_keras.callbacks.LearningRateScheduler(lambda e: learning_rate*0.5*(1 + math.cos(math.pi*e/epochs))))
     if val is not None and patience:
@@ -240,7 +245,7 @@ def distill(student,                       # tf_keras student (untrained or not)
                teacher_probs(teacher, val[0], wd/'teacher' if wd else None) if tp is not None else None)
         vds = _ds(val[0], val[1], vtp, batch_size, False, seed, spec)
     t0 = time.time()
-    h = d.fit(_ds(x, y, tp, batch_size, True, seed, spec, mixup, augmented=not consistent), validation_data=vds, epochs=epochs, callbacks=cbs, verbose=verbose)
+    h = d.fit(_ds(x, y, tp, batch_size, True, seed, spec, mixup, augmented=not consistent), validation_data=vds, epochs=epochs, callbacks=cbs, verbose=2 if verbose == 2 else 0)
     res = DistillResult(student, {k: [float(v) for v in vs] for k, vs in h.history.items()}, time.time() - t0)
     if wd: (wd/'history.json').write_text(json.dumps(res.history))
     return res

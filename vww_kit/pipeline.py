@@ -9,7 +9,7 @@ __all__ = ['board_views', 'recipe_samples', 'augment', 'make_dataset']
 import hashlib, json
 from pathlib import Path
 import numpy as np
-from tqdm.auto import tqdm
+from .console import progress as _progress
 from .config import load_recipe, board as get_board
 from .data import sample_set, folder_set, read_frame, LABELS
 from .camera import InputSpec, board_view
@@ -30,7 +30,7 @@ def board_views(samples:list,           # `Sample`s from `sample_set` or `folder
     path = Path(cache_dir)/f'views-{_key(samples, board, spec)}.npz' if cache_dir else None
     if path and path.exists():
         d = np.load(path); return d['x'], d['y']
-    x = np.stack([board_view(read_frame(s), board, spec) for s in tqdm(samples, desc='board views', disable=not progress)])
+    x = np.stack([board_view(read_frame(s), board, spec) for s in _progress(samples, desc='board views', unit='frame', disable=not progress)])
     y = np.array([s.y for s in samples], np.int64)
     if path: path.parent.mkdir(parents=True, exist_ok=True); np.savez_compressed(path, x=x, y=y)
     return x, y

@@ -18,6 +18,7 @@ import vww_kit
 from . import check_tf_keras
 from .config import Board, BOARDS, board as get_board
 from .camera import InputSpec, capture_size, pixel_format
+from .console import progress as _progress
 
 # %% ../nbs/25_profile.ipynb #9a1cd51d
 def _damaged(name, why):
@@ -78,7 +79,7 @@ def to_int8_tflite(model,              # A tf_keras model with one image input
             raise ValueError(f"Calibration inputs have shape {xs.shape[1:]} but the model takes {shape}. Pass an array "
                              f"(N, {', '.join(map(str, shape))}).")
         def rep():
-            for x in xs: yield [x[None]]
+            for x in _progress(xs, desc='calibration', unit='frame'): yield [x[None]]
     # batch 1, as on the board: a free batch size leaves shape arithmetic (SHAPE, STRIDED_SLICE, PACK) in the file
     fn = tf.function(model).get_concrete_function(tf.TensorSpec((1, *shape), model.inputs[0].dtype))
     conv = tf.lite.TFLiteConverter.from_concrete_functions([fn], model)

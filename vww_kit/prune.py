@@ -22,6 +22,7 @@ import tf_keras
 import tensorflow as tf
 from . import check_tf_keras
 from .config import BOARDS
+from .console import progress as _progress
 from .camera import InputSpec
 from .data import sample_set
 from .models import Teacher
@@ -792,7 +793,7 @@ def prune(model,                      # The trained tf_keras model (left unchang
     method, t0 = _method(method), time.time()
     if isinstance(teacher, bool): teacher = Teacher(copy_model(model), pixel_scale, name='unpruned') if teacher else None
     fit = dict(teacher=teacher, alpha=alpha, temperature=temperature, epochs=epochs, batch_size=batch_size,
-               learning_rate=learning_rate, patience=0, seed=seed, verbose=verbose)
+               learning_rate=learning_rate, patience=0, seed=seed, verbose=verbose, desc='fine-tune')
     history, train_on = {}, train is not None and epochs > 0
     recal = (lambda m: recalibrate_bn(m, train[0], pixel_scale)) if recalibrate and train is not None else (lambda m: m)
     if method == 'channels':
@@ -855,7 +856,7 @@ def sensitivity(model,                 # A trained tf_keras model
         groups = channel_groups(model)
         shares = _keep_shares(model, groups, {n: 1.0 for n in layers} if layers else 1.0, skip or ())
         scores = channel_scores(model, criterion, views, pixel_scale)
-        for g in [g for g in groups if g.name in shares]:
+        for g in _progress([g for g in groups if g.name in shares], desc='sensitivity scan', unit='layer'):
             saved = {c: work.get_layer(c).get_weights() for c, _ in g.consumers}
             res['layers'][g.name] = []
             for v in levels:
@@ -865,7 +866,7 @@ def sensitivity(model,                 # A trained tf_keras model
                 for c, w in saved.items(): work.get_layer(c).set_weights(w)
     else:
         names = list(layer_sparsities(model, {n: 0.0 for n in layers} if layers else 0.0, skip))
-        for n in names:
+        for n in _progress(names, desc='sensitivity scan', unit='layer'):
             layer, w = work.get_layer(n), work.get_layer(n).get_weights()
             res['layers'][n] = []
             for v in levels:

@@ -20,6 +20,7 @@ import vww_kit  # sets TF_USE_LEGACY_KERAS before TensorFlow loads
 from . import check_tf_keras
 from .camera import InputSpec, input_lut
 from .profile import read_tflite, read_graph
+from .console import progress as _progress, train_bar
 
 # %% ../nbs/50_quantize.ipynb #52d1906d
 def representative_views(views:np.ndarray,       # uint8 board views (n, h, w, c) of the training split (`board_views`)
@@ -155,7 +156,7 @@ def quantize(model,                     # A trained tf_keras model (float, or qu
     x = _calibration(representative_views, _fixed_shape(model), pixel_scale, n)
     conv, fn = _converter(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([xi[None]] for xi in x)
+    conv.representative_dataset = lambda: ([xi[None]] for xi in _progress(x, desc='calibration', unit='frame'))
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = conv.inference_output_type = tf.int8
     layers = _layer_names(model)
@@ -339,12 +340,12 @@ def qat(model,                       # A trained tf_keras model (pruned or not)
         from vww_kit.prune import copy_model
         if teacher is True: teacher = Teacher(copy_model(model), name='float model')
         q.history = distill(q, (views, labels), val, teacher, alpha, temperature, epochs, batch_size, learning_rate,
-                            patience=0, schedule='constant', seed=seed, verbose=verbose)
+                            patience=0, schedule='constant', seed=seed, verbose=verbose, desc='QAT')
         return q
     q.compile(tf_keras.optimizers.Adam(learning_rate), 'categorical_crossentropy', ['accuracy'])
     vds = make_dataset(*val, batch_size) if val is not None else None
     if epochs: q.fit(make_dataset(views, labels, batch_size, training=True, seed=seed), validation_data=vds,
-                     epochs=epochs, verbose=verbose)
+                     epochs=epochs, verbose=2 if verbose == 2 else 0, callbacks=[train_bar('QAT')] if verbose == 1 else [])
     return q
 
 # %% ../nbs/50_quantize.ipynb #1ee6fc15

@@ -54,7 +54,7 @@ class Run:
         "(uint8 board views, labels) of a split, from the cache the `views` stage fills"
         if split not in self._views:
             self._views[split] = board_views(recipe_samples(self.recipe, split, self.out/'vww_coco'), self.recipe.board.board,
-                                             self.spec, self.out/'cache', progress=False)
+                                             self.spec, self.out/'cache')
         return self._views[split]
 
     def json(self, name): return json.loads((self.out/name).read_text())
@@ -94,7 +94,7 @@ def _train_teacher(r:Run):
     s = r.spec
     m = build_model('mobilenet_v1', s.height, s.color, 0.25, 0.1, name='teacher_mobilenet_v1_0.25')
     distill(m, r.views('train'), r.views('val'), None, epochs=d.epochs, batch_size=d.batch_size,
-            learning_rate=d.learning_rate, patience=0, verbose=0)
+            learning_rate=d.learning_rate, patience=0, desc='teacher')
     m.save(r.out/'teacher.h5')
 
 def stage_teacher(r:Run):
@@ -167,7 +167,7 @@ def stage_distill(r:Run):
     s = _student_from_recipe(r, t)
     start = _detect(r, s) if r.recipe.model.student in STUDENTS and STUDENTS[r.recipe.model.student].weights else None
     res = distill(s, r.views('train'), r.views('val'), t, d.alpha, d.temperature, d.epochs, batch_size=d.batch_size,
-                  learning_rate=d.learning_rate, patience=0, work_dir=r.out/'distill', verbose=0)
+                  learning_rate=d.learning_rate, patience=0, work_dir=r.out/'distill')
     s.save(r.out/'student.h5')
     x, y = r.views('test')
     acc, auc = accuracy(s, x, y), roc_auc(person_scores(s, x), y)
@@ -189,7 +189,7 @@ def stage_prune(r:Run):
         keep = sensitivity_plan(s, sensitivity(s, *r.views('val'), 'channels', metric='auc'), p.keep_channels)
     res = prune(s, 'channels' if p.method == 'structured' else 'magnitude', keep=keep, sparsity=p.sparsity,
                 train=r.views('train'), val=r.views('val'), epochs=p.epochs, alpha=d.alpha, temperature=d.temperature,
-                verbose=0)
+                verbose=1)
     res.model.save(r.out/'pruned.h5')
     x, y = r.views('test')
     acc, auc = accuracy(res.model, x, y), roc_auc(person_scores(res.model, x), y)

@@ -21,6 +21,7 @@ from .camera import InputSpec, board_camera, capture_size
 from .data import IMAGE_EXTS, LABELS, package_file, read_image
 from .profile import read_tflite, read_graph, op_macs, estimate_latency, _degenerate_scales
 from .contract import add_contract_args, sanity_check
+from .console import progress as _progress
 
 # %% ../nbs/60_simulate.ipynb #03ea47bc
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.y4m', '.gif')
@@ -424,6 +425,8 @@ def replay(sim:Simulator,          # The simulator (reset first)
     sim.reset()
     writer, rows, hist, wrong = None, [], deque(maxlen=100), 0
     t_start = time.perf_counter()
+    n = [k for k in (getattr(src, 'frame_count', None), max_frames) if k]
+    bar = _progress(desc='simulator', total=min(n) if n else None, unit='frame', disable=not progress)
     try:
         for i, (frame, t) in enumerate(src):
             if max_frames is not None and i >= max_frames: break
@@ -439,11 +442,11 @@ def replay(sim:Simulator,          # The simulator (reset first)
                 img = annotate(frame, rec, sim, hist, (i + 1)/el if el > 0 else None, width)
                 if writer is None: writer = _video_writer(out, src.fps, (img.shape[1], img.shape[0]))
                 writer.write(np.ascontiguousarray(img[..., ::-1]))
-            if progress and i % 50 == 0: print(f"frame {i}: {rec.label} {rec.score:.2f}", flush=True)
+            bar.update(1); bar.set_postfix(person=f'{rec.score:.2f}', refresh=False)
     except KeyboardInterrupt: pass  # a live camera stops with Ctrl-C; keep what was recorded
     finally:
         if writer is not None: writer.release()
-        src.close()
+        src.close(); bar.close()
     secs = time.perf_counter() - t_start
     if csv_path is not None and rows:
         Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
@@ -488,7 +491,7 @@ def simulate_command(args)->int:
     out = None if str(args.out).lower() == 'none' else Path(args.out)
     csv_path = Path(args.csv) if args.csv else (out.with_suffix('.csv') if out else Path('simulate.csv'))
     print(f"{sim}\nsource: {source.name}", flush=True)
-    res = replay(sim, source, out, csv_path, args.max_frames, args.width)
+    res = replay(sim, source, out, csv_path, args.max_frames, args.width, progress=True)
     print(f"{res['frames']} frames, {res['inferences']} inferences, person in {res['detected_frames']}; host "
           f"{res['host_fps']} fps" + (f"; {res['wrong']} of {res['labelled']} labelled frames wrong" if 'wrong' in res else ''))
     for k in ('video', 'csv'):
