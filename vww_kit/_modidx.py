@@ -502,6 +502,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'vww_kit.run._threshold': ('run.html#_threshold', 'vww_kit/run.py'),
                              'vww_kit.run._train_teacher': ('run.html#_train_teacher', 'vww_kit/run.py'),
                              'vww_kit.run.load_teacher': ('run.html#load_teacher', 'vww_kit/run.py'),
+                             'vww_kit.run.make_student': ('run.html#make_student', 'vww_kit/run.py'),
                              'vww_kit.run.matched_threshold': ('run.html#matched_threshold', 'vww_kit/run.py'),
                              'vww_kit.run.per_source': ('run.html#per_source', 'vww_kit/run.py'),
                              'vww_kit.run.report_dict': ('run.html#report_dict', 'vww_kit/run.py'),

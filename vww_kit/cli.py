@@ -104,16 +104,9 @@ def _teacher(name):
     return pretrained(name)
 
 def _student(name, recipe, teacher):
-    "A preset name, or teacher-KEEP: the teacher with KEEP of its channels and their weights"
-    from vww_kit.models import STUDENTS, build_model, build_student
-    if name.startswith('teacher-'):
-        from vww_kit.prune import prune_channels
-        try: keep = float(name.split('-', 1)[1])
-        except ValueError: raise ValueError(f"--student {name}: write teacher-KEEP with KEEP the share of channels kept, e.g. teacher-0.5.")
-        return prune_channels(teacher.model, keep)
-    if name not in STUDENTS: raise ValueError(f"--student {name!r} is not a preset ({', '.join(STUDENTS)}) nor teacher-KEEP.")
-    p = STUDENTS[name]
-    return build_model(p.family, p.input_size, p.color, p.width, recipe.model.dropout, name=f'student_{name}')
+    "A preset name, or teacher-KEEP: built as `vww-kit run` builds it"
+    from vww_kit.run import make_student
+    return make_student(name, recipe, teacher)
 
 def cmd_distill(a):
     "Distill the teacher into the student on the recipe's data; write the student and a comparison"
@@ -209,6 +202,9 @@ def parser():
     from vww_kit.quantize import add_quantize_args, quantize_command
     q = sub.add_parser('quantize', help='Full-int8 .tflite (PTQ or QAT) with accuracy, bit-exactness and per-op error')
     add_quantize_args(q); q.set_defaults(fn=quantize_command)
+    from vww_kit.prune import add_prune_args, prune_command
+    q = sub.add_parser('prune', help='Prune a Keras model (channels or magnitude), fine-tune it, write it with its int8 file and a report')
+    common(q); add_prune_args(q); q.set_defaults(fn=prune_command)
     from vww_kit.native import add_native_args, native_command
     q = sub.add_parser('native', help='The int8 model as dependency-free C, checked bit for bit against tflite-micro')
     add_native_args(q); q.set_defaults(fn=native_command)
