@@ -139,3 +139,32 @@ def test_threshold_is_auto_or_a_number():
     for bad in ('maybe', '1.5', '-0.1'):
         with pytest.raises(ValueError, match=r"export.threshold = .* expected auto or a number from 0.0 to 1.0"):
             load_recipe(None, {'export.threshold': bad})
+
+def _kernel_stderr(code, **env):
+    "Run `code` in a fresh Jupyter kernel (ipykernel, which forwards file descriptor 2 into the notebook); its stderr texts"
+    from jupyter_client.manager import start_new_kernel
+    e = {k: v for k, v in os.environ.items()   # PYTEST_CURRENT_TEST would stop ipykernel from forwarding descriptor 2
+         if k not in ('TF_USE_LEGACY_KERAS', 'VWW_KIT_VERBOSE', 'TF_CPP_MIN_LOG_LEVEL', 'PYTEST_CURRENT_TEST')}
+    km, kc = start_new_kernel(kernel_name='python3', env={**e, **env})
+    msgs = []
+    try: reply = kc.execute_interactive(textwrap.dedent(code), output_hook=msgs.append, timeout=600)
+    finally: kc.stop_channels(); km.shutdown_kernel(now=True)
+    assert reply['content']['status'] == 'ok', reply['content']
+    out = ''.join(m['content']['text'] for m in msgs if m['msg_type'] == 'stream' and m['content']['name'] == 'stdout')
+    return out, [m['content']['text'] for m in msgs if m['msg_type'] == 'stream' and m['content']['name'] == 'stderr']
+
+def test_a_notebook_gets_no_pink_box_from_tensorflow():
+    "In Jupyter (or Colab), importing vww_kit, TensorFlow and converting a model writes nothing to the cell's stderr"
+    code = """
+        import vww_kit
+        import tensorflow as tf
+        from vww_kit.profile import to_int8_tflite
+        m = tf.keras.Sequential([tf.keras.Input((32, 32, 3)), tf.keras.layers.Conv2D(4, 3), tf.keras.layers.GlobalAveragePooling2D(),
+                                 tf.keras.layers.Dense(2, activation='softmax')])
+        print(len(to_int8_tflite(m)))
+        import time; time.sleep(2)     # ipykernel reads descriptor 2 in a thread: let it forward what it got
+    """
+    out, err = _kernel_stderr(code)
+    assert int(out.split()[-1]) > 1000 and err == [], err
+    out, err = _kernel_stderr(code, VWW_KIT_VERBOSE='1')      # the same cell with the logs on: the box the filter keeps away
+    assert any('fully_quantize' in t or 'I0000' in t or 'cuInit' in t for t in err), err
