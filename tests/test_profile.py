@@ -143,3 +143,15 @@ def test_latency_is_an_estimate_calibrated_on_published_timings():
     assert estimate_latency(PERSON_DETECTION_MACS, 'nano33-ble-sense')['basis'] == 'assumed'
     # the person_detection model is the MLPerf one with a 1-channel first convolution
     assert PERSON_DETECTION_MACS == 7_489_664 - 48*48*8*3*3*2
+
+def test_the_memory_plot_keeps_its_scale_and_says_when_a_model_does_not_fit():
+    "A 4 MB PSRAM room is said in words, not drawn as a line that squashes 35 kB bars flat; a model that does not fit says so"
+    import matplotlib; matplotlib.use('Agg')
+    from vww_kit.profile import plot_memory
+    p = dict(layers=[dict(live_bytes=v, op='CONV_2D') for v in (20_000, 35_000, 10_000)], peak_layer=1, arena_bytes=40_000,
+             fits={'esp32-cam': dict(fits=True, frame_buffer_bytes=0), 'nano33-ble-sense': dict(fits=False, frame_buffer_bytes=0)})
+    ax = plot_memory(p, board='esp32-cam')
+    assert ax.get_ylim()[1] < 100 and any('in PSRAM' in t.get_text() for t in ax.texts)
+    ax = plot_memory(p, board='nano33-ble-sense')
+    assert 'does not fit on nano33-ble-sense' in [t.get_text() for t in ax.texts]
+    assert 'does not fit' not in ' '.join(t.get_text() for t in plot_memory(p, board='esp32-cam').texts)

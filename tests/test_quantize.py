@@ -270,3 +270,14 @@ def test_self_distilled_qat_learns_from_the_float_model_and_leaves_it_alone(view
     assert not all(np.array_equal(a, b) for a, b in zip(twin.get_weights(), m.get_weights()))
     data = quantize(q, x[:8])
     assert float_ops(data) == [] and InputSpec.from_model(data).dtype == 'int8'
+
+def test_the_sqnr_chart_draws_weight_bars_from_the_run_summary():
+    "quantize.json flattens each op's weight SQNR (weight_sqnr_db); the report's chart draws it, and names the ops in full words"
+    import matplotlib; matplotlib.use('Agg')
+    from vww_kit.quantize import plot_sqnr
+    recs = [dict(index=0, op='CONV_2D', sqnr_db=30.0, weight_sqnr_db=45.0), dict(index=1, op='DEPTHWISE_CONV_2D', sqnr_db=25.0, weight_sqnr_db=None),
+            dict(index=2, op='AVERAGE_POOL_2D', sqnr_db=40.0), dict(index=3, op='FULLY_CONNECTED', sqnr_db=33.0, weights=dict(sqnr_db=50.0))]
+    ax = plot_sqnr(recs)
+    w = [b.get_height() for b in ax.containers[1]]
+    assert w[0] == 45.0 and np.isnan(w[1]) and np.isnan(w[2]) and w[3] == 50.0
+    assert [t.get_text() for t in ax.get_xticklabels()] == ['0 conv', '1 dwconv', '2 avgpool', '3 dense']

@@ -441,6 +441,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'vww_kit.quantize._step': ('quantize.html#_step', 'vww_kit/quantize.py'),
                                   'vww_kit.quantize._tflm_child': ('quantize.html#_tflm_child', 'vww_kit/quantize.py'),
                                   'vww_kit.quantize._unconvertible': ('quantize.html#_unconvertible', 'vww_kit/quantize.py'),
+                                  'vww_kit.quantize._weight_sqnr': ('quantize.html#_weight_sqnr', 'vww_kit/quantize.py'),
                                   'vww_kit.quantize.accuracy_table': ('quantize.html#accuracy_table', 'vww_kit/quantize.py'),
                                   'vww_kit.quantize.add_quantize_args': ('quantize.html#add_quantize_args', 'vww_kit/quantize.py'),
                                   'vww_kit.quantize.compare_runtimes': ('quantize.html#compare_runtimes', 'vww_kit/quantize.py'),

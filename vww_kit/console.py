@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['is_noise', 'quiet_native_logs', 'verbose', 'LineBar', 'in_notebook', 'progress', 'train_bar']
 
-# %% ../nbs/02_console.ipynb #94493e79
+# %% ../nbs/02_console.ipynb #5dd2e498
 import os, re, sys, threading, time, atexit, warnings
 from tqdm.std import tqdm as _tqdm_std
 
-# %% ../nbs/02_console.ipynb #d27363e3
+# %% ../nbs/02_console.ipynb #dce4d0a3
 _LOG = rb'(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\]|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./-]+:\d+\])'
 _NOISE = re.compile(
     rb'^(?:' + _LOG.replace(rb'[IWEF]', rb'[IW]') +                # absl / TF INFO and WARNING lines
@@ -20,12 +20,14 @@ _NOISE = re.compile(
     rb'|To enable the following instructions: '                    # CPU feature guard, TF < 2.18
     rb'|Estimated count of arithmetic ops: '
     rb'|INFO: (?:Created|Initialized) TensorFlow Lite'             # LiteRT's delegate notice
+    rb'|\[ (?:WARN|INFO):\d+@[\d.]+\] global '                       # OpenCV's own log (camera probing, video backends)
+    rb'|\[[\w,]+ @ 0x[0-9a-f]+\] '                                  # FFmpeg inside OpenCV, e.g. "[mov,mp4,...] moov atom not found"
     rb')')
 def is_noise(line:bytes)->bool:
     "Is `line` (one line of bytes, no newline) C++ log chatter that means nothing to a user?"
     return bool(_NOISE.match(line))
 
-# %% ../nbs/02_console.ipynb #f6c95418
+# %% ../nbs/02_console.ipynb #3b1dadb7
 class _Filter:
     "A pipe on file descriptor 2 and a thread that forwards all but the noise to the real stderr"
     def __init__(self):
@@ -53,7 +55,7 @@ class _Filter:
                 if is_noise(l): self.dropped += 1
                 else: self._write(l + b'\n')
             # a partial line that cannot be the start of a log line (a progress bar, a prompt) goes out at once
-            if len(buf) > 1 and not re.match(rb'^(?:[IWEF]\d|\d{4}-|WARNING: All|fully_|libpng|To enable|Estimated|INFO: )', buf[:12]):
+            if len(buf) > 1 and not re.match(rb'^(?:[IWEF]\d|\d{4}-|WARNING: All|fully_|libpng|To enable|Estimated|INFO: |\[)', buf[:12]):
                 self._write(buf); buf = b''
         if buf and not is_noise(buf): self._write(buf)
         os.close(self.r)
@@ -91,7 +93,7 @@ def verbose(on:bool=True):
         quiet_native_logs()
     _python_logs(not on)
 
-# %% ../nbs/02_console.ipynb #6c3680c0
+# %% ../nbs/02_console.ipynb #9983f0a8
 _PY_NOISE = [r'You are saving your model as an HDF5 file', r'Statistics for quantized inputs were expected',
              r'.*`build\(\)` was called on layer', r'Compiled the loaded model, but the compiled metrics',
              r'No training configuration found in the save file']
@@ -101,7 +103,7 @@ def _python_logs(quiet:bool=True):
     import logging
     for name in ('tensorflow', 'absl', 'h5py'): logging.getLogger(name).setLevel(logging.ERROR if quiet else logging.NOTSET)
 
-# %% ../nbs/02_console.ipynb #c956ae46
+# %% ../nbs/02_console.ipynb #4484b690
 class LineBar(_tqdm_std):
     "tqdm for pipes and CI logs: a plain line at most every `mininterval` seconds, and one at the end"
     def __init__(self, *args, **kw):
@@ -134,7 +136,7 @@ def progress(iterable=None, desc:str=None, total:int=None, unit:str='it', **kw):
     kw.pop('dynamic_ncols')
     return LineBar(iterable, file=sys.stderr, **kw)
 
-# %% ../nbs/02_console.ipynb #cce226df
+# %% ../nbs/02_console.ipynb #08187666
 def train_bar(desc:str='train'):
     "A `tf_keras` callback that shows a fit as one progress bar (epochs x batches) with an ETA"
     import tf_keras

@@ -563,8 +563,17 @@ def plot_memory(p:dict,          # A dict of `profile_model`
         ax.axhline(p['arena_bytes']/1e3, color='k', ls='--', lw=1, label=f"TFLM arena {p['arena_bytes']/1e3:.1f} kB")
     if board:
         b = get_board(board)
-        room = (b.psram_bytes if b.has_psram else b.heap_bytes) - p['fits'].get(b.id, {}).get('frame_buffer_bytes', 0)
-        ax.axhline(room/1e3, color='C2', lw=1, label=f"{b.id}: room for the arena {room/1e3:,.0f} kB")
+        f = p['fits'].get(b.id, {})
+        room = (b.psram_bytes if b.has_psram else b.heap_bytes) - f.get('frame_buffer_bytes', 0)
+        top = max(max(live, default=0), (p['arena_bytes'] or 0)/1e3)
+        if room/1e3 <= 4*top:      # on this scale the line means something
+            ax.axhline(room/1e3, color='C2', lw=1, label=f"{b.id}: room for the arena {room/1e3:,.0f} kB")
+        else:                      # a 4 MB PSRAM line would squash 35 kB bars flat: say it in words
+            ax.text(0.99, 0.97, f"{b.id}: room for the arena {room/1e3:,.0f} kB in {'PSRAM' if b.has_psram else 'RAM'} "
+                    f"({room/1e3/max(top, 1e-9):,.0f}x the top of this scale)", transform=ax.transAxes, ha='right', va='top', fontsize=8)
+        if f and not f.get('fits', True):
+            ax.text(0.5, 0.5, f"does not fit on {b.id}", transform=ax.transAxes, ha='center', va='center', fontsize=14,
+                    color='C3', weight='bold')
     ax.set(xlabel='op (execution order)', ylabel='activation memory, kB', title='Live activation memory per op')
     ax.legend(fontsize=8); return ax
 
