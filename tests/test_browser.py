@@ -230,3 +230,43 @@ def test_no_camera_offers_the_sample_video(jupyter):
         assert page.evaluate("() => globalThis.__vww_kit_tracks.live") == 0
         _run_cell(page, 1)
         browser.close()
+
+DISTILL_CELLS = [
+    "from vww_kit.models import pretrained, build_model\n"
+    "from vww_kit.distill import DistillWidget\n"
+    "from vww_kit.data import sample_set\n"
+    "from vww_kit.pipeline import board_views\n"
+    "from vww_kit.camera import InputSpec\n"
+    "spec = InputSpec(96, 96, 3, 'int8', 1/255, -128)\n"
+    "v = {s: board_views(sample_set(s), 'esp32-cam', spec, 'cache', progress=False) for s in ('train', 'val', 'test')}\n"
+    "t = pretrained('mlperf-vww', path=SHARED, download=False)\n"
+    "w = DistillWidget(t, v['train'], v['val'], v['test'], students={'tiny': lambda: build_model('mobilenet_v1', 96, 'rgb', 0.1)})\n"
+    "w.epochs.value = 3\n"
+    "w",
+]
+
+def test_distill_widget_start_draws_live_curves_and_stop_says_so(jupyter):
+    "Click Start: a curve image appears in the widget while it trains (drawn from the training thread); click Stop: it says it is stopping"
+    import nbformat
+    from nbformat.v4 import new_notebook, new_code_cell
+    from playwright.sync_api import sync_playwright
+    nb = new_notebook(cells=[new_code_cell(c.replace('SHARED', repr(str(jupyter['model'].parent)))) for c in DISTILL_CELLS])
+    nb.metadata = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}
+    nbformat.write(nb, jupyter['root']/'distill.ipynb')
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = _open_notebook(browser, jupyter, 'distill.ipynb')
+        page.wait_for_selector('.jp-OutputArea button:has-text("Start")', timeout=120_000)
+        assert page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea img')].filter(i => i.naturalWidth).length") == 0
+        page.click('.jp-OutputArea button:has-text("Start")')
+        try:   # the first epoch ends: its curve image shows in the widget
+            page.wait_for_function("() => [...document.querySelectorAll('.jp-OutputArea img')].some(i => i.naturalWidth > 300)",
+                                   timeout=180_000, polling=500)
+        except Exception:
+            text = page.evaluate("() => (document.querySelector('.jp-Notebook') || document.body).innerText")
+            raise AssertionError(f"No curve image in the widget within 180 s of Start. Page:\n{text[-2000:]}") from None
+        page.click('.jp-OutputArea button:has-text("Stop")')
+        page.wait_for_function("() => /stopping|stopped/.test(document.querySelector('.jp-OutputArea').innerText)",
+                               timeout=3_000, polling=100)
+        page.screenshot(path=str(jupyter['root']/'distill_widget.png'))
+        browser.close()

@@ -126,6 +126,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                       'vww_kit/distill.py'),
                                  'vww_kit.distill.DistillWidget._student': ('distill.html#distillwidget._student', 'vww_kit/distill.py'),
                                  'vww_kit.distill.DistillWidget._train': ('distill.html#distillwidget._train', 'vww_kit/distill.py'),
+                                 'vww_kit.distill.DistillWidget.curves_png': ( 'distill.html#distillwidget.curves_png',
+                                                                               'vww_kit/distill.py'),
                                  'vww_kit.distill.DistillWidget.start': ('distill.html#distillwidget.start', 'vww_kit/distill.py'),
                                  'vww_kit.distill.DistillWidget.stop': ('distill.html#distillwidget.stop', 'vww_kit/distill.py'),
                                  'vww_kit.distill.Distiller': ('distill.html#distiller', 'vww_kit/distill.py'),

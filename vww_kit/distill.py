@@ -320,15 +320,15 @@ def model_row(name:str, model, test:tuple)->dict:
     from vww_kit.profile import profile_model
     m = model.model if isinstance(model, Teacher) else model
     p = profile_model(m, boards=())
-    return dict(model=name, accuracy=round(accuracy(model, *test), 4), params=p['params'], macs=p['macs'],
-                int8_bytes=p['model_bytes'], arena_bytes=p['arena_bytes'])
+    return dict(model=name, accuracy=round(accuracy(model, *test), 4), auc=round(roc_auc(person_scores(model, test[0]), test[1]), 4),
+                params=p['params'], macs=p['macs'], int8_bytes=p['model_bytes'], arena_bytes=p['arena_bytes'])
 
 def format_rows(rows)->str:
     "A plain-text table of `model_row` dicts"
     w = max([5] + [len(r['model']) for r in rows])
-    hdr = f"{'model':{w}} {'accuracy':>8} {'params':>9} {'MACs':>11} {'int8 bytes':>11} {'arena':>9}"
-    return '\n'.join([hdr] + [f"{r['model']:{w}} {r['accuracy']:8.3f} {r['params']:9,} {r['macs']:11,} "
-                              f"{r['int8_bytes']:11,} {r['arena_bytes']:9,}" for r in rows])
+    hdr = f"{'model':{w}} {'accuracy':>8} {'ROC AUC':>8} {'params':>9} {'MACs':>11} {'int8 bytes':>11} {'arena':>9}"
+    return '\n'.join([hdr] + [f"{r['model']:{w}} {r['accuracy']:8.3f} {r.get('auc', float('nan')):8.3f} {r['params']:9,} "
+                              f"{r['macs']:11,} {r['int8_bytes']:11,} {r['arena_bytes']:9,}" for r in rows])
 
 # %% ../nbs/30_distill.ipynb #4456199a
 def preset_students(shape:tuple)->dict:
@@ -364,11 +364,13 @@ class DistillWidget:
         self.epochs = W.IntSlider(r.distill.epochs, min=1, max=300, description='epochs')
         self.start_button = W.Button(description='Start', button_style='success')
         self.stop_button = W.Button(description='Stop', button_style='danger', disabled=True)
-        self.status, self.plot, self.table = W.Label(''), W.Output(), W.HTML('')
+        # the curves are a PNG in an Image widget: the training thread sets its value through the widget protocol
+        # (plt.show or display() from a thread lands nowhere)
+        self.status, self.plot, self.table = W.Label(''), W.Image(format='png', layout=W.Layout(width='900px')), W.HTML('')
         self.start_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
         self.curves, self.rows, self.running, self._stop, self._thread = {}, [], False, False, None
-        self.teacher_accuracy = None
+        self.teacher_accuracy, self._teacher_row = None, None
         self.widget = W.VBox([W.HBox([self.preset, self.epochs]), W.HBox([self.temperature, self.alpha]),
                               W.HBox([self.start_button, self.stop_button, self.status]), self.plot, self.table])
 
@@ -378,18 +380,24 @@ class DistillWidget:
 
     def _student(self): return self.students[self.preset.value]()
 
-    def _draw(self):
-        import matplotlib.pyplot as plt
-        from IPython.display import clear_output, display
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3))
-        for run, c in self.curves.items():
-            if 'loss' in c: a1.plot(c['loss'], label=run)
-            if 'val_accuracy' in c: a2.plot(c['val_accuracy'], label=f'{run} (val)')
+    def curves_png(self)->bytes:
+        "The loss and validation accuracy curves so far, as PNG bytes (no pyplot: safe from the training thread)"
+        import io
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(9, 3), layout='constrained')
+        a1, a2 = fig.subplots(1, 2)
+        for run, c in self.curves.items():   # epochs count from 1; markers, so that a one-epoch run shows a point
+            if 'loss' in c: a1.plot(range(1, len(c['loss']) + 1), c['loss'], marker='o', label=run)
+            if 'val_accuracy' in c: a2.plot(range(1, len(c['val_accuracy']) + 1), c['val_accuracy'], marker='o', label=f'{run} (val)')
         if self.teacher_accuracy is not None: a2.axhline(self.teacher_accuracy, ls='--', c='k', label='teacher (val)')
-        a1.set_title('training loss'); a2.set_title('validation accuracy'); a2.set_ylim(0, 1)
-        for a in (a1, a2): a.set_xlabel('epoch'); a.legend(fontsize=7)
-        with self.plot: clear_output(wait=True); display(fig)
-        plt.close(fig)
+        a1.set(title='training loss', ylabel='loss'); a2.set(title='validation accuracy', ylabel='accuracy', ylim=(0, 1))
+        for a in (a1, a2):
+            a.set(xlabel='epoch', xlim=(0.5, self.epochs.value + 0.5))
+            if a.get_legend_handles_labels()[0]: a.legend(fontsize=7)
+        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80)
+        return buf.getvalue()
+
+    def _draw(self): self.plot.value = self.curves_png()
 
     def _train(self):
         try:
@@ -404,9 +412,11 @@ class DistillWidget:
                         seed=self.seed, patience=0, callbacks=[_Live(self, run)], verbose=0,
                         work_dir=Path(self.work_dir)/run if self.work_dir else None)
                 models[run] = s
-            self.status.value = 'measuring...'
-            self.rows = [model_row('teacher', self.teacher, self.test)] + \
-                        [model_row(f'{self.preset.value} {run}', m, self.test) for run, m in models.items()]
+            self.status.value = 'measuring the students on the test split...'
+            if self._teacher_row is None:       # the teacher does not change between runs: profiled once
+                self.status.value = 'measuring the teacher and the students on the test split (the teacher once)...'
+                self._teacher_row = model_row('teacher', self.teacher, self.test)
+            self.rows = [self._teacher_row] + [model_row(f'{self.preset.value} {run}', m, self.test) for run, m in models.items()]
             self.table.value = '<pre>' + format_rows(self.rows) + '</pre>'
             self.status.value = 'stopped' if self._stop else 'done'
         except Exception as e: self.status.value = f'error: {e}'; raise
@@ -425,3 +435,4 @@ class DistillWidget:
     def stop(self):
         "Stop after the current epoch"
         self._stop = True
+        if self.running: self.status.value = 'stopping after this epoch...'; self.stop_button.disabled = True
