@@ -270,3 +270,19 @@ def test_distill_widget_start_draws_live_curves_and_stop_says_so(jupyter):
                                timeout=3_000, polling=100)
         page.screenshot(path=str(jupyter['root']/'distill_widget.png'))
         browser.close()
+
+def test_save_frame_without_a_frame_says_so(jupyter):
+    "Before any frame: no broken-image icons, and 'Save frame' shows why nothing was saved (the error used to stay in the kernel)"
+    from playwright.sync_api import sync_playwright
+    _notebook(jupyter['root']/'save.ipynb', jupyter['model'])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)  # no camera: no frame will come
+        page = _open_notebook(browser, jupyter, 'save.ipynb')
+        page.wait_for_selector('.vww-save-person', timeout=60_000)
+        assert page.evaluate("() => [...document.querySelectorAll('.vww-frame, .vww-view')].every(i => i.hidden)")
+        page.click('.vww-save-person')
+        page.wait_for_function("() => /No frame to save yet/.test(document.querySelector('.vww-message').innerText)",
+                               timeout=10_000, polling=100)
+        assert page.inner_text('.vww-saved').startswith('saved: 0 person, 0 no_person')
+        _run_cell(page, 1)
+        browser.close()

@@ -593,7 +593,9 @@ def push_jpeg(self:SimulatorWidget, data:bytes, t:float=None)->Record:
 def _on_msg(self:SimulatorWidget, _, content, buffers):
     kind = content.get('type')
     if kind == 'frame' and buffers: self.push_jpeg(buffers[0], None)
-    elif kind == 'save': self.save(content.get('label'))
+    elif kind == 'save':   # a button in the browser: an error goes to the widget's message line, not to the kernel log
+        try: self.save(content.get('label'))
+        except ValueError as e: self.message = str(e)
     elif kind == 'use_sample': self.play('sample', loop=True)
 
 # %% ../nbs/60_simulate.ipynb #2df27f5b
@@ -601,7 +603,7 @@ def _on_msg(self:SimulatorWidget, _, content, buffers):
 def save(self:SimulatorWidget, label:str)->Path:
     "Save the frame on screen into dataset_dir/label/ (label 'person' or 'no_person')"
     if label not in LABELS: raise ValueError(f"Label {label!r} is not one of {LABELS}.")
-    if self.last_frame is None: raise ValueError("No frame yet: start the camera or a source first.")
+    if self.last_frame is None: raise ValueError("No frame to save yet: start the camera (or the sample video) first, then save.")
     d = Path(self.dataset_dir)/label; d.mkdir(parents=True, exist_ok=True)
     p = d/f"{time.strftime('%Y%m%d-%H%M%S')}-{self.last_record.index:05d}.jpg"
     cv2.imwrite(str(p), np.ascontiguousarray(self.last_frame[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 95])

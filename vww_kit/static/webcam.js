@@ -44,6 +44,7 @@ function render({ model, el: host }) {
   const viewBox = el("div", "vww-viewbox", right);
   const viewImg = el("img", "vww-view", viewBox);
   viewImg.alt = "what the board's model sees";
+  frameImg.hidden = viewImg.hidden = true;   // no broken-image icons before the first frame
   const viewCaption = el("div", "vww-caption", viewBox, "board input");
   const bar = el("div", "vww-bar", right);
   const fill = el("div", "vww-fill", bar), tick = el("div", "vww-tick", bar);
@@ -159,6 +160,7 @@ function render({ model, el: host }) {
     if (!data || !data.byteLength) return;
     const url = URL.createObjectURL(new Blob([data], { type }));
     img.onload = () => {
+      img.hidden = false;
       img.dataset.seq = seq;
       const old = urls.get(key);
       if (old && old !== url) URL.revokeObjectURL(old);
