@@ -286,3 +286,39 @@ def test_save_frame_without_a_frame_says_so(jupyter):
         assert page.inner_text('.vww-saved').startswith('saved: 0 person, 0 no_person')
         _run_cell(page, 1)
         browser.close()
+
+VIEWER_CELLS = [
+    "from vww_kit.quantize import quantization_error, QuantizationErrorViewer\n"
+    "from vww_kit.data import sample_set\n"
+    "from vww_kit.pipeline import board_views\n"
+    "from vww_kit.camera import InputSpec\n"
+    "x = board_views(sample_set('test')[:16], 'esp32-cam', InputSpec(96, 96, 3, 'int8', 1/255, -128), progress=False)[0]\n"
+    "v = QuantizationErrorViewer(quantization_error(SHARED + '/vww_96_float.tflite', SHARED + '/vww_96_int8.tflite', x, n=8))\n"
+    "v",
+]
+
+def test_quantization_viewer_histograms_name_the_op_picked(jupyter):
+    "Pick an op in the dropdown: the histograms' title names that op, and the histogram picture changes with it"
+    import nbformat
+    from nbformat.v4 import new_notebook, new_code_cell
+    from playwright.sync_api import sync_playwright
+    nb = new_notebook(cells=[new_code_cell(c.replace('SHARED', repr(str(jupyter['model'].parent)))) for c in VIEWER_CELLS])
+    nb.metadata = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}
+    nbformat.write(nb, jupyter['root']/'viewer.ipynb')
+    title = "() => { const t = document.querySelector('.vww-hist-title'); return t ? t.innerText : null; }"
+    hist_src = "() => { const i = [...document.querySelectorAll('.jp-OutputArea img')]; return i.length ? i[i.length - 1].src : null; }"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = _open_notebook(browser, jupyter, 'viewer.ipynb')
+        page.wait_for_selector('.jp-OutputArea select', timeout=120_000)
+        page.wait_for_function(title, timeout=30_000)
+        before, src0 = page.evaluate(title), page.evaluate(hist_src)
+        options = page.eval_on_selector('.jp-OutputArea select', 'e => [...e.options].map(o => o.text)')
+        pick = options[3]
+        page.select_option('.jp-OutputArea select', label=pick)
+        op = ' '.join(re.sub(r'\s*\([^)]*dB\)$', '', pick).split())   # "26 CONV_2D conv2d_13+... (41.2 dB)" -> the op's label (ipywidgets shows spaces as nbsp)
+        try: page.wait_for_function(f"() => ({title})() && ({title})().replace(/\\s+/g, ' ').includes({op!r})",
+                                    timeout=15_000, polling=100)
+        except Exception: raise AssertionError(f"Picked {op!r}; the histograms' title reads {page.evaluate(title)!r}") from None
+        assert page.evaluate(title) != before and page.evaluate(hist_src) != src0
+        browser.close()

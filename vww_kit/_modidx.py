@@ -421,6 +421,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                                   'vww_kit/quantize.py'),
                                   'vww_kit.quantize.QuantizationErrorViewer._show': ( 'quantize.html#quantizationerrorviewer._show',
                                                                                       'vww_kit/quantize.py'),
+                                  'vww_kit.quantize.QuantizationErrorViewer.pngs': ( 'quantize.html#quantizationerrorviewer.pngs',
+                                                                                     'vww_kit/quantize.py'),
                                   'vww_kit.quantize.QuantizationErrorViewer.selected': ( 'quantize.html#quantizationerrorviewer.selected',
                                                                                          'vww_kit/quantize.py'),
                                   'vww_kit.quantize.QuantizeResult': ('quantize.html#quantizeresult', 'vww_kit/quantize.py'),

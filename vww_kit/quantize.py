@@ -662,14 +662,17 @@ def plot_layer_error(record:dict, axs=None):
     a, w, e = axs
     _step(a, record['hist'], 'float', 'float', 'C0'); _step(a, record['hist'], 'int8', 'int8 dequantized', 'C3')
     for v in record['range']: a.axvline(v, color='k', ls=':', lw=1)
-    a.set(title=f"activations, {record['sqnr_db']:.1f} dB", yscale='log'); a.legend(fontsize=7)
+    op = f"op {record['index']} {SHORT_OPS.get(record['op'], record['op'].lower())}"
+    a.set(title=f"{op}: output, {record['sqnr_db']:.1f} dB", yscale='log', xlabel='activation value', ylabel='count')
+    a.legend(fontsize=7)
     if 'weights' in record:
         h = record['weights']['hist']
         _step(w, h, 'float', 'float', 'C0'); _step(w, h, 'int8', 'int8 dequantized', 'C3')
-        w.set(title=f"weights, {record['weights']['sqnr_db']:.1f} dB", yscale='log'); w.legend(fontsize=7)
-    else: w.text(0.5, 0.5, 'no weights', ha='center', va='center', transform=w.transAxes); w.set_axis_off()
+        w.set(title=f"{op}: weights, {record['weights']['sqnr_db']:.1f} dB", yscale='log', xlabel='weight value', ylabel='count')
+        w.legend(fontsize=7)
+    else: w.text(0.5, 0.5, f'{op}: no weights', ha='center', va='center', transform=w.transAxes); w.set_axis_off()
     _step(e, record['hist'], 'error', 'int8 - float', 'C2')
-    e.set(title='activation error', yscale='log')
+    e.set(title=f'{op}: output error', yscale='log', xlabel='int8 dequantized - float', ylabel='count')
     return axs
 
 def layer_summary(record:dict)->str:
@@ -701,21 +704,32 @@ class QuantizationErrorViewer:
         self.layer = W.Dropdown(options=[(f"{r['label']} ({r['sqnr_db']:.1f} dB)", r['index']) for r in worst],
                                 value=worst[0]['index'], description='op', layout=W.Layout(width='520px'))
         self.info, self.overview, self.histograms = W.HTML(), W.Image(format='png'), W.Image(format='png')
+        self.caption, self._png = W.HTML(), {}     # caption: which op the histograms below show; PNGs drawn once per op
         self.layer.observe(lambda _: self._show(), 'value')
         self._show()
-        self.widget = W.VBox([self.overview, self.layer, self.info, self.histograms])
+        self.widget = W.VBox([self.overview, self.layer, self.info, self.caption, self.histograms])
 
     @property
     def selected(self)->dict: return self.by_index[self.layer.value]
 
+    def pngs(self, index:int)->tuple:
+        "(SQNR bars with op `index` marked, its histograms) as PNG bytes, drawn once per op"
+        if index not in self._png:
+            import matplotlib.pyplot as plt
+            r = self.by_index[index]
+            fig, ax = plt.subplots(figsize=(10, 2.8), constrained_layout=True)
+            plot_sqnr(self.records, ax, highlight=index); bars = _png(fig)
+            fig, axs = plt.subplots(1, 3, figsize=(12, 2.8), constrained_layout=True)
+            plot_layer_error(r, axs); self._png[index] = (bars, _png(fig))
+        return self._png[index]
+
     def _show(self):
-        import matplotlib.pyplot as plt
         r = self.selected
+        if r['index'] not in self._png: self.caption.value = f"<p><i>drawing the histograms of {r['label']}...</i></p>"
+        bars, hists = self.pngs(r['index'])   # drawn first, then text and pictures change together: never an old picture under new text
         self.info.value = f"<p>{layer_summary(r)}</p>"
-        fig, ax = plt.subplots(figsize=(10, 2.8), constrained_layout=True)
-        plot_sqnr(self.records, ax, highlight=r['index']); self.overview.value = _png(fig)
-        fig, axs = plt.subplots(1, 3, figsize=(12, 2.8), constrained_layout=True)
-        plot_layer_error(r, axs); self.histograms.value = _png(fig)
+        self.overview.value, self.histograms.value = bars, hists
+        self.caption.value = f"<p class='vww-hist-title'><b>Histograms of {r['label']}</b></p>"
 
     def _ipython_display_(self):
         from IPython.display import display
