@@ -53,7 +53,7 @@ print(f'ran {len(cells)} cells; vww_kit from {vww_kit.__file__}; numpy {numpy.__
 '''
 
 def main(where=None)->int:
-    d = Path(where) if where else Path(tempfile.mkdtemp(prefix='vww-colab-'))
+    d = (Path(where) if where else Path(tempfile.mkdtemp(prefix='vww-colab-'))).resolve()
     py = d/'bin'/'python'
     if not py.exists(): venv.create(d, with_pip=True)
     _pip(py, 'install', '-r', RUNTIME)
