@@ -177,7 +177,16 @@ def _report_in_chromium(page_path, rep):
         page = b.new_page(); page.goto(page_path.as_uri())
         cells = page.eval_on_selector_all('[data-key]', 'els => els.map(e => [e.dataset.key, e.innerText])')
         imgs = page.eval_on_selector_all('img', 'els => els.map(e => [e.alt, e.complete && e.naturalWidth])')
+        heads = page.eval_on_selector_all('th', 'els => els.map(e => e.innerText)')
+        links = page.eval_on_selector_all('ul.files a', 'els => els.map(e => e.getAttribute("href"))')
+        widths = {}
+        for w in (800, 1400):   # the page fits the window: wide tables scroll inside themselves
+            page.set_viewport_size({'width': w, 'height': 900}); page.wait_for_timeout(200)
+            widths[w] = page.evaluate('() => document.documentElement.scrollWidth')
         b.close()
+    assert widths[800] <= 800 and widths[1400] <= 1400, widths
+    assert not [h for h in heads if '_' in h], heads                      # headers are words, not keys
+    assert {'student_int8.tflite', 'report.json'} <= set(links) and all((page_path.parent/l).exists() for l in links), links
     assert len(cells) > 30
     want = lambda k: html.unescape(_fmt(lookup(rep, k)))
     wrong = [(k, t, want(k)) for k, t in cells if t.strip() != want(k)]

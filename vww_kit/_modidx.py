@@ -483,6 +483,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'vww_kit.report._table': ('report.html#_table', 'vww_kit/report.py'),
                                 'vww_kit.report.check_page': ('report.html#check_page', 'vww_kit/report.py'),
                                 'vww_kit.report.figure_png': ('report.html#figure_png', 'vww_kit/report.py'),
+                                'vww_kit.report.header': ('report.html#header', 'vww_kit/report.py'),
                                 'vww_kit.report.lookup': ('report.html#lookup', 'vww_kit/report.py'),
                                 'vww_kit.report.page_numbers': ('report.html#page_numbers', 'vww_kit/report.py'),
                                 'vww_kit.report.render_html': ('report.html#render_html', 'vww_kit/report.py'),

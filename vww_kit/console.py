@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['is_noise', 'quiet_native_logs', 'verbose', 'LineBar', 'in_notebook', 'progress', 'train_bar']
 
-# %% ../nbs/02_console.ipynb #5dd2e498
-import os, re, sys, threading, time, atexit, warnings
+# %% ../nbs/02_console.ipynb #ab6432b7
+import os, re, sys, threading, atexit, warnings
 from tqdm.std import tqdm as _tqdm_std
 
-# %% ../nbs/02_console.ipynb #dce4d0a3
+# %% ../nbs/02_console.ipynb #40817da6
 _LOG = rb'(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\]|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./-]+:\d+\])'
 _NOISE = re.compile(
     rb'^(?:' + _LOG.replace(rb'[IWEF]', rb'[IW]') +                # absl / TF INFO and WARNING lines
@@ -27,7 +27,7 @@ def is_noise(line:bytes)->bool:
     "Is `line` (one line of bytes, no newline) C++ log chatter that means nothing to a user?"
     return bool(_NOISE.match(line))
 
-# %% ../nbs/02_console.ipynb #3b1dadb7
+# %% ../nbs/02_console.ipynb #7d496e20
 class _Filter:
     "A pipe on file descriptor 2 and a thread that forwards all but the noise to the real stderr"
     def __init__(self):
@@ -93,7 +93,7 @@ def verbose(on:bool=True):
         quiet_native_logs()
     _python_logs(not on)
 
-# %% ../nbs/02_console.ipynb #9983f0a8
+# %% ../nbs/02_console.ipynb #c4e9c106
 _PY_NOISE = [r'You are saving your model as an HDF5 file', r'Statistics for quantized inputs were expected',
              r'.*`build\(\)` was called on layer', r'Compiled the loaded model, but the compiled metrics',
              r'No training configuration found in the save file']
@@ -103,7 +103,7 @@ def _python_logs(quiet:bool=True):
     import logging
     for name in ('tensorflow', 'absl', 'h5py'): logging.getLogger(name).setLevel(logging.ERROR if quiet else logging.NOTSET)
 
-# %% ../nbs/02_console.ipynb #4484b690
+# %% ../nbs/02_console.ipynb #449ae905
 class LineBar(_tqdm_std):
     "tqdm for pipes and CI logs: a plain line at most every `mininterval` seconds, and one at the end"
     def __init__(self, *args, **kw):
@@ -136,7 +136,7 @@ def progress(iterable=None, desc:str=None, total:int=None, unit:str='it', **kw):
     kw.pop('dynamic_ncols')
     return LineBar(iterable, file=sys.stderr, **kw)
 
-# %% ../nbs/02_console.ipynb #08187666
+# %% ../nbs/02_console.ipynb #390f6674
 def train_bar(desc:str='train'):
     "A `tf_keras` callback that shows a fit as one progress bar (epochs x batches) with an ETA"
     import tf_keras

@@ -60,18 +60,12 @@ def _converter(model):
     return tf.lite.TFLiteConverter.from_concrete_functions([fn], holder), fn
 
 def _quiet_convert(conv):
-    "conv.convert() without the converter's log lines on stderr (its errors are raised, and reworded, anyway)"
+    "conv.convert() with TensorFlow's Python logger at ERROR; the converter's C++ lines are filtered by `vww_kit.console`"
     import tensorflow as tf
     log, level = tf.get_logger(), tf.get_logger().level
-    log.setLevel('ERROR')
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with tempfile.TemporaryFile() as sink:
-            os.dup2(sink.fileno(), 2)  # the MLIR converter writes to the C stderr directly
-            try: return conv.convert()
-            finally: os.dup2(saved, 2)
-    finally: os.close(saved); log.setLevel(level)
+    log.setLevel('ERROR')      # (stderr is not swallowed here any more: the calibration bar is written there)
+    try: return conv.convert()
+    finally: log.setLevel(level)
 
 def float_tflite(model # A tf_keras model with one image input
                 )->bytes:

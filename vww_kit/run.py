@@ -435,6 +435,13 @@ def report_dict(r:Run)->tuple:
         dict(id='memory', title='Memory per layer (student, int8)', figures=['memory'],
              tables={'fit per board': [dict(board=k, fits=v['fits'], verdict=v['verdict']) for k, v in ss['fits'].items()]}),
         dict(id='run', title='Run', tables={'stage seconds': [dict(stage=k, seconds=v) for k, v in stages.items()]}),
+        dict(id='files', title='Files', text='Everything the run wrote, beside this page.',
+             links=[dict(text=f"{n}: {w}", href=n) for n, w in (
+                 (ex['sketch'], 'the Arduino sketch folder'), ('student_int8.tflite', 'the int8 student the board runs'),
+                 ('student.h5', 'the distilled student (tf_keras)'), ('pruned.h5', 'the pruned student (tf_keras)'),
+                 ('teacher_int8.tflite', "the teacher's int8 file"), ('report.json', "this report's figures"),
+                 ('quantize.json', 'int8 accuracy, threshold, per-op SQNR'), ('profile.json', 'memory, MACs, board fit'))
+                 if (r.out/n).exists()]),
     ])
     return rep, figs
 
