@@ -441,7 +441,7 @@ def report_dict(r:Run)->tuple:
                  ('student.h5', 'the distilled student (tf_keras)'), ('pruned.h5', 'the pruned student (tf_keras)'),
                  ('teacher_int8.tflite', "the teacher's int8 file"), ('report.json', "this report's figures"),
                  ('quantize.json', 'int8 accuracy, threshold, per-op SQNR'), ('profile.json', 'memory, MACs, board fit'))
-                 if (r.out/n).exists()]),
+                 if n == 'report.json' or (r.out/n).exists()]),    # report.json: written with this page
     ])
     return rep, figs
 
