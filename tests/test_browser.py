@@ -66,12 +66,19 @@ NOTEBOOK_CELLS = [
     "w.close()",
 ]
 
-def _notebook(path, model):
+def _write_notebook(path, cells):
+    "A notebook of code `cells` for the server's python3 kernel"
     import nbformat
     from nbformat.v4 import new_notebook, new_code_cell
-    nb = new_notebook(cells=[new_code_cell(c.format(model=str(model))) for c in NOTEBOOK_CELLS])
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
     nb.metadata = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}
     nbformat.write(nb, path)
+
+def _notebook(path, model): _write_notebook(path, [c.format(model=str(model)) for c in NOTEBOOK_CELLS])
+
+def _shared_notebook(path, cells, jupyter):
+    "A notebook of `cells` with SHARED standing for the MLPerf model folder"
+    _write_notebook(path, [c.replace('SHARED', repr(str(jupyter['model'].parent))) for c in cells])
 
 # The front ends, and what differs between them: the server's module and its options, the page that opens a
 # notebook, and the name of the application that page runs. Both are JupyterLab applications that put themselves
@@ -247,12 +254,8 @@ DISTILL_CELLS = [
 
 def test_distill_widget_start_draws_live_curves_and_stop_says_so(jupyter):
     "Click Start: a curve image appears in the widget while it trains (drawn from the training thread); click Stop: it says it is stopping"
-    import nbformat
-    from nbformat.v4 import new_notebook, new_code_cell
     from playwright.sync_api import sync_playwright
-    nb = new_notebook(cells=[new_code_cell(c.replace('SHARED', repr(str(jupyter['model'].parent)))) for c in DISTILL_CELLS])
-    nb.metadata = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}
-    nbformat.write(nb, jupyter['root']/'distill.ipynb')
+    _shared_notebook(jupyter['root']/'distill.ipynb', DISTILL_CELLS, jupyter)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         page = _open_notebook(browser, jupyter, 'distill.ipynb')
@@ -299,12 +302,8 @@ VIEWER_CELLS = [
 
 def test_quantization_viewer_histograms_name_the_op_picked(jupyter):
     "Pick an op in the dropdown: the histograms' title names that op, and the histogram picture changes with it"
-    import nbformat
-    from nbformat.v4 import new_notebook, new_code_cell
     from playwright.sync_api import sync_playwright
-    nb = new_notebook(cells=[new_code_cell(c.replace('SHARED', repr(str(jupyter['model'].parent)))) for c in VIEWER_CELLS])
-    nb.metadata = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}
-    nbformat.write(nb, jupyter['root']/'viewer.ipynb')
+    _shared_notebook(jupyter['root']/'viewer.ipynb', VIEWER_CELLS, jupyter)
     title = "() => { const t = document.querySelector('.vww-hist-title'); return t ? t.innerText : null; }"
     hist_src = "() => { const i = [...document.querySelectorAll('.jp-OutputArea img')]; return i.length ? i[i.length - 1].src : null; }"
     with sync_playwright() as p:
