@@ -9,7 +9,7 @@ __all__ = ['TFLM_OPS', 'TFLM_CUSTOM_OPS', 'ARENA_LIMIT', 'PERSON_DETECTION_MACS'
            'profile_model', 'format_profile', 'plot_memory', 'plot_macs']
 
 # %% ../nbs/25_profile.ipynb #80508bb4
-import json, math, os, re, subprocess, sys, warnings
+import json, math, os, re, subprocess, sys, threading, time, warnings
 from collections import Counter
 from pathlib import Path
 import numpy as np
@@ -236,8 +236,30 @@ def _probe(data, n, n_inputs, invoke=False)->str:
     status = os.waitpid(pid, 0)[1]
     return 'crash' if os.WIFSIGNALED(status) else 'fail' if os.WEXITSTATUS(status) else 'ok'
 
+def _recorded_arena(data, n)->int|None:
+    "The arena TFLM's RecordingMicroAllocator says it used in an `n`-byte arena (`print_allocations`, in a forked process); None if it says nothing"
+    import ctypes, tempfile
+    with tempfile.TemporaryFile() as f:
+        sys.stdout.flush(); sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:                        # the log goes to C stdio: the child sends it to the file
+            try:
+                os.dup2(f.fileno(), 1); os.dup2(f.fileno(), 2)
+                from tflite_micro.python.tflite_micro import runtime
+                runtime.Interpreter.from_bytes(data, arena_size=n).print_allocations()
+                ctypes.CDLL(None).fflush(None)
+            finally: os._exit(0)
+        os.waitpid(pid, 0)
+        f.seek(0); m = re.search(rb'Arena allocation total (\d+) bytes', f.read())
+    return int(m[1]) if m else None
+
 def _arena_search(data, resolution, limit, n_inputs)->dict:
-    "Bisect the smallest arena with which TFLM allocates `data`, then invoke once at that size"
+    "The smallest arena with which TFLM allocates `data` (TFLM's own record, checked; else bisected), then invoke once at that size"
+    rec = None                          # 1 MiB first: a 1 GiB arena costs a fraction of a second just to clear
+    if hasattr(os, 'fork'): rec = _recorded_arena(data, min(1 << 20, limit)) or _recorded_arena(data, limit)
+    if rec and _probe(data, rec, n_inputs) == 'ok' and _probe(data, rec - resolution, n_inputs) != 'ok':
+        run = _probe(data, rec, n_inputs, invoke=True)   # the record is trusted once `resolution` less fails
+        if run == 'ok': return dict(arena_bytes=rec)
     first = _probe(data, limit, n_inputs)
     if first != 'ok': return dict(error=first)
     lo, hi = 0, limit  # fails at lo, allocates at hi; a crash (TFLM segfaults on some failed allocations) is a failure
@@ -288,16 +310,59 @@ def _last(stderr):
     lines = [l.strip() for l in stderr.splitlines() if l.strip() and not re.search('Failed to|missing:|bytes required', l)]
     return ' | '.join(lines[-3:])[-400:] or 'no message'
 
-def _run_search(data, resolution, timeout):
+def _child_env():
     root = str(Path(vww_kit.__file__).parent.parent)  # the child imports this very vww_kit
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1',
-           'PYTHONPATH': os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH')) if p)}
+    return {**os.environ, 'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1',
+            'PYTHONPATH': os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH')) if p)}
+
+def _too_slow(timeout):
+    return ValueError(f"Measuring the TFLM arena took more than {timeout:g} s and was stopped. The model is very "
+                      f"large for a microcontroller; pass a larger timeout to measure it anyway.")
+
+def _arena_server():
+    "The measuring process kept for the session: requests (a header line, then the model bytes) on stdin, one result line each on stdout"
+    import tempfile
+    while head := sys.stdin.buffer.readline():
+        resolution, limit, n_inputs, size = map(int, head.split())
+        data = sys.stdin.buffer.read(size)
+        with tempfile.TemporaryFile() as f:   # TFLM's messages (fd 2) of this request, for the error text
+            sys.stderr.flush(); saved = os.dup(2); os.dup2(f.fileno(), 2)
+            try: res = _arena_search(data, resolution, limit, n_inputs)
+            except Exception as e: res = dict(error='exception: ' + str(e))
+            finally: os.dup2(saved, 2); os.close(saved)
+            f.seek(0); err = f.read()[-20000:].decode(errors='replace')
+        print('ARENA_RESULT ' + json.dumps(dict(res=res, err=err)), flush=True)
+
+_server, _server_lock = None, threading.Lock()
+
+def _served_search(data, resolution, timeout):
+    "(result, messages) from the kept measuring process (started on first use: about 0.1 s a model after that); None if it failed"
+    import select
+    global _server
+    with _server_lock:
+        if _server is None or _server.poll() is not None:
+            _server = subprocess.Popen([sys.executable, '-c', 'from vww_kit.profile import _arena_server; _arena_server()'],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env())
+        p, line, end = _server, b'', time.monotonic() + timeout
+        try:
+            p.stdin.write(f"{resolution} {ARENA_LIMIT} {len(read_graph(data)['inputs'])} {len(data)}\n".encode() + data)
+            p.stdin.flush()
+            while not line.endswith(b'\n'):
+                if not select.select([p.stdout], [], [], max(end - time.monotonic(), 0))[0]: p.kill(); _server = None; raise _too_slow(timeout)
+                if not (chunk := os.read(p.stdout.fileno(), 1 << 16)): break
+                line += chunk
+        except OSError: line = b''
+        if not line.startswith(b'ARENA_RESULT '): p.kill(); _server = None; return None
+    r = json.loads(line.split(b' ', 1)[1])
+    if r['res'].get('error', '').startswith('exception'): return None
+    return r['res'], r['err']
+
+def _run_search(data, resolution, timeout):
+    if os.name == 'posix' and (got := _served_search(data, resolution, timeout)) is not None: return got
     cmd = [sys.executable, '-c', 'from vww_kit.profile import _arena_child; _arena_child()',
            str(resolution), str(ARENA_LIMIT), str(len(read_graph(data)['inputs']))]
-    try: r = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        raise ValueError(f"Measuring the TFLM arena took more than {timeout:g} s and was stopped. The model is very "
-                         f"large for a microcontroller; pass a larger timeout to measure it anyway.") from None
+    try: r = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout, env=_child_env())
+    except subprocess.TimeoutExpired: raise _too_slow(timeout) from None
     err = r.stderr.decode(errors='replace')
     res = [l for l in r.stdout.decode(errors='replace').splitlines() if l.startswith('ARENA_RESULT ')]
     if r.returncode < 0: return dict(error='crash'), err
