@@ -18,6 +18,19 @@ import numpy as np, cv2, pytest
 CHROMIUM = '/usr/bin/chromium'
 W, H, FPS, SEG = 320, 240, 10, 30   # fake camera: 320x240, 10 fps, 3 s segments
 
+SHOTS = os.environ.get('VWW_KIT_SCREENSHOTS')   # a folder: each widget test saves a picture of its widget after use
+
+def _shot(page, jupyter, name):
+    "Save the first cell's output (the widget) as SHOTS/name.png, from JupyterLab only"
+    if not SHOTS or jupyter['kind'] != 'lab': return
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    page.set_viewport_size({'width': size['width'], 'height': 2400})   # the whole widget in view, not cut by the panel
+    page.add_style_tag(content='.Toastify { display: none !important; }')   # JupyterLab's "news?" prompt
+    page.wait_for_timeout(500)
+    page.locator('.jp-Cell .jp-OutputArea').first.screenshot(path=str(Path(SHOTS)/f"{name}.png"))
+    page.set_viewport_size(size)
+
 def _free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
@@ -201,6 +214,7 @@ def test_label_follows_the_fake_camera(jupyter):
             r = page.evaluate(READ_PAGE)
             if r and r['seq'] not in seen: seen[r['seq']] = r
             page.wait_for_timeout(120)
+        _shot(page, jupyter, 'webcam_simulator')
         _run_cell(page, 1)  # w.close() in the kernel: the browser must stop the camera
         page.wait_for_function("() => globalThis.__vww_kit_tracks.live === 0", timeout=20_000, polling=200)
         browser.close()
@@ -271,7 +285,7 @@ def test_distill_widget_start_draws_live_curves_and_stop_says_so(jupyter):
         page.click('.jp-OutputArea button:has-text("Stop")')
         page.wait_for_function("() => /stopping|stopped/.test(document.querySelector('.jp-OutputArea').innerText)",
                                timeout=3_000, polling=100)
-        page.screenshot(path=str(jupyter['root']/'distill_widget.png'))
+        _shot(page, jupyter, 'distill_widget')
         browser.close()
 
 def test_save_frame_without_a_frame_says_so(jupyter):
@@ -287,6 +301,7 @@ def test_save_frame_without_a_frame_says_so(jupyter):
         page.wait_for_function("() => /No frame to save yet/.test(document.querySelector('.vww-message').innerText)",
                                timeout=10_000, polling=100)
         assert page.inner_text('.vww-saved').startswith('saved: 0 person, 0 no_person')
+        _shot(page, jupyter, 'webcam_no_frame')
         _run_cell(page, 1)
         browser.close()
 
@@ -320,4 +335,48 @@ def test_quantization_viewer_histograms_name_the_op_picked(jupyter):
                                     timeout=15_000, polling=100)
         except Exception: raise AssertionError(f"Picked {op!r}; the histograms' title reads {page.evaluate(title)!r}") from None
         assert page.evaluate(title) != before and page.evaluate(hist_src) != src0
+        page.wait_for_timeout(500)
+        _shot(page, jupyter, 'quantization_viewer')
+        browser.close()
+
+SLIDER_CELLS = [
+    "from vww_kit.models import pretrained\n"
+    "from vww_kit.prune import PruningSliders\n"
+    "from vww_kit.data import sample_set\n"
+    "from vww_kit.pipeline import board_views\n"
+    "from vww_kit.camera import InputSpec\n"
+    "v = board_views(sample_set('val')[::3], 'esp32-cam', InputSpec(96, 96, 3, 'int8', 1/255, -128), progress=False)\n"
+    "w = PruningSliders(pretrained('mlperf-vww', path=SHARED, download=False).model, val=v, boards=['esp32-cam', 'cortex-m4'])\n"
+    "w",
+]
+
+def test_pruning_slider_move_changes_the_table(jupyter):
+    "Click a layer's slider track, as a user does: the table's 'this setting' column shows the smaller model"
+    from playwright.sync_api import sync_playwright
+    _shared_notebook(jupyter['root']/'sliders.ipynb', SLIDER_CELLS, jupyter)
+    table = "() => { const t = document.querySelector('.vww-prune-table'); return t ? t.innerText : null; }"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = _open_notebook(browser, jupyter, 'sliders.ipynb')
+        page.wait_for_selector('.vww-prune-table', timeout=180_000)
+        before = page.evaluate(table)
+        rows = lambda text: {r.split('\t')[0].strip(): [c.strip() for c in r.split('\t')[1:]] for r in text.splitlines() if '\t' in r}
+        assert rows(before)['parameters'][0] == rows(before)['parameters'][1], before   # all sliders at 1.0: no change yet
+        track = page.locator('.jp-OutputArea .noUi-base').nth(1)   # the first layer's slider (0 is 'keep, all')
+        track.scroll_into_view_if_needed()
+        box = track.bounding_box()
+        page.mouse.click(box['x'] + 0.45*box['width'], box['y'] + box['height']/2)   # about half the channels
+        t0 = time.time()
+        try: page.wait_for_function(f"() => ({table})() !== {before!r}", timeout=20_000, polling=50)
+        except Exception:
+            raise AssertionError(f"The table did not change within 20 s of moving a slider. It reads:\n{page.evaluate(table)}") from None
+        after = rows(page.evaluate(table))
+        print(f"table changed {time.time() - t0:.2f} s after the click")
+        base, now = (int(v.replace(',', '')) for v in after['parameters'][:2])
+        assert now < base and after['parameters'][2].startswith('-'), after
+        page.click('.jp-OutputArea button:has-text("Sensitivity scan")')   # runs in the background: Stop is on meanwhile
+        page.wait_for_function("() => /scan done/.test(document.querySelector('.jp-OutputArea').innerText)",
+                               timeout=180_000, polling=500)
+        assert page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea img')].some(i => i.naturalWidth > 300)")
+        _shot(page, jupyter, 'pruning_sliders')
         browser.close()

@@ -252,11 +252,12 @@ def test_a_sensitivity_plan_spares_the_layer_that_collapses_and_keeps_the_share_
     big = min(scan['layers'], key=lambda n: plan_weights(net32, {n: 0.25}))   # the layer the plan would cut first if all were alike
     fake = dict(scan, base=0.9, layers={n: ([0.5, 0.5, 0.5] if n == big else [0.9, 0.9, 0.89]) for n in scan['layers']})
     plan = sensitivity_plan(net32, fake, 0.6)
-    assert big not in plan and 0.5 < plan_weights(net32, plan) <= 0.6, plan
+    assert big not in plan and 0.59 < plan_weights(net32, plan) <= 0.6, plan
     real = sensitivity_plan(net32, scan, 0.5)
-    assert set(real) <= set(scan['layers']) and all(v in scan['levels'] for v in real.values())
+    assert set(real) <= set(scan['layers']) and all(min(scan['levels']) <= v < 1 for v in real.values())
+    assert sum(v not in scan['levels'] for v in real.values()) <= 1, real   # only the last step stops between levels
     share = plan_weights(net32, real)
-    assert 0.4 < share <= 0.5
+    assert 0.49 < share <= 0.5
     kernels = lambda m: sum(l.get_weights()[0].size for l in m.layers if l.get_weights() and len(l.get_weights()[0].shape) > 1)
     pruned = prune(net32, 'channels', keep=real).model
     assert abs(kernels(pruned)/kernels(net32) - share) < 0.03        # what the plan promised is what the model holds

@@ -358,7 +358,8 @@ class DistillWidget:
         if not self.students:
             raise ValueError(f"No student preset takes views of shape {train[0].shape[1:]}: pass students={{name: builder}}.")
         names = list(self.students)
-        self.temperature = W.FloatSlider(r.distill.temperature, min=1, max=20, step=0.5, description='temperature')
+        self.temperature = W.FloatSlider(r.distill.temperature, min=1, max=20, step=0.5, description='temperature',
+                                         style={'description_width': 'initial'})
         self.alpha = W.FloatSlider(r.distill.alpha, min=0, max=1, step=0.05, description='alpha')
         self.preset = W.Dropdown(options=names, value=r.model.student if r.model.student in names else names[0], description='student')
         self.epochs = W.IntSlider(r.distill.epochs, min=1, max=300, description='epochs')

@@ -11,7 +11,7 @@ __all__ = ['CRITERIA', 'METHODS', 'ChannelGroup', 'channel_groups', 'channel_sco
            'add_prune_args', 'prune_command']
 
 # %% ../nbs/40_prune.ipynb #8121d4fa
-import gzip, json, math, re, time
+import gzip, io, json, math, re, time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -680,12 +680,14 @@ def predict(self,
     res['fits'] = {b: board_fit(b, res['model_bytes'], ram, self.spec) for b in self.boards}
     return res
 
-def format_figures(rows)->str:
+def format_figures(rows,
+                   accuracy:str='accuracy',   # The accuracy column's header: say which split it is on
+                  )->str:
     "A plain-text table of `model_figures` / `CostModel.predict` dicts"
-    cols = [('accuracy', 8), ('params', 9), ('macs', 11), ('model_bytes', 11), ('zipped_bytes', 12),
+    cols = [('accuracy', max(8, len(accuracy))), ('params', 9), ('macs', 11), ('model_bytes', 11), ('zipped_bytes', 12),
             ('peak_activation_bytes', 11), ('arena_bytes', 10)]
     names = dict(model_bytes='int8 bytes', zipped_bytes='zipped bytes', peak_activation_bytes='peak act.',
-                 arena_bytes='arena', macs='MACs')
+                 arena_bytes='arena', macs='MACs', accuracy=accuracy)
     fmt = lambda v, w: f"{v:>{w}.3f}" if isinstance(v, float) else f"{v:>{w},}" if isinstance(v, int) else f"{'-':>{w}}"
     lines = [f"{'model':24} " + ' '.join(f"{names.get(c, c):>{w}}" for c, w in cols)]
     for r in rows: lines.append(f"{str(r.get('model', ''))[:24]:24} " + ' '.join(fmt(r.get(c), w) for c, w in cols))
@@ -788,12 +790,14 @@ def prune(model,                      # The trained tf_keras model (left unchang
           recalibrate:bool=True,      # Re-estimate batch norm statistics on the training views (`recalibrate_bn`)
           alpha:float=0.3, temperature:float=4.0, learning_rate:float=2e-4, batch_size:int=32, seed:int=0,
           verbose:int=0,
+          callbacks=(),               # Extra tf_keras callbacks for the fine-tuning (e.g. a widget's Stop)
          )->PruneResult:
     "Prune `model` and fine-tune it, optionally distilled from the unpruned model"
     method, t0 = _method(method), time.time()
     if isinstance(teacher, bool): teacher = Teacher(copy_model(model), pixel_scale, name='unpruned') if teacher else None
     fit = dict(teacher=teacher, alpha=alpha, temperature=temperature, epochs=epochs, batch_size=batch_size,
-               learning_rate=learning_rate, patience=0, seed=seed, verbose=verbose, desc='fine-tune')
+               learning_rate=learning_rate, patience=0, seed=seed, verbose=verbose, desc='fine-tune',
+               callbacks=callbacks)
     history, train_on = {}, train is not None and epochs > 0
     recal = (lambda m: recalibrate_bn(m, train[0], pixel_scale)) if recalibrate and train is not None else (lambda m: m)
     if method == 'channels':
@@ -808,7 +812,7 @@ def prune(model,                      # The trained tf_keras model (left unchang
             steps = math.ceil(len(train[0])/batch_size)*epochs
             freq = max(1, steps//10) if schedule == 'polynomial' else 100
             wrapped = prune_magnitude(model, sparsity, schedule, int(0.75*steps), freq, skip, scope)
-            history = distill(wrapped, train, val, callbacks=[_pruning_step(wrapped)], **fit).history
+            history = distill(wrapped, train, val, **{**fit, 'callbacks': [_pruning_step(wrapped), *callbacks]}).history
             pruned = strip_pruning(wrapped)
     if train_on or method == 'magnitude': recal(pruned)
     return PruneResult(pruned, method, setting, history, time.time() - t0)
@@ -840,6 +844,7 @@ def sensitivity(model,                 # A trained tf_keras model
                 skip=None,
                 pixel_scale:float=1/255,
                 metric:str='accuracy', # 'accuracy' (at 0.5) or 'auc' (threshold-free: what a calibrated threshold keeps)
+                stop=None,             # Called before each layer: True ends the scan with the layers done so far
                )->dict:
     "Accuracy (or ROC AUC) without fine-tuning when one layer at a time is pruned to each level"
     method = _method(method)
@@ -857,6 +862,7 @@ def sensitivity(model,                 # A trained tf_keras model
         shares = _keep_shares(model, groups, {n: 1.0 for n in layers} if layers else 1.0, skip or ())
         scores = channel_scores(model, criterion, views, pixel_scale)
         for g in _progress([g for g in groups if g.name in shares], desc='sensitivity scan', unit='layer'):
+            if stop and stop(): break
             saved = {c: work.get_layer(c).get_weights() for c, _ in g.consumers}
             res['layers'][g.name] = []
             for v in levels:
@@ -867,6 +873,7 @@ def sensitivity(model,                 # A trained tf_keras model
     else:
         names = list(layer_sparsities(model, {n: 0.0 for n in layers} if layers else 0.0, skip))
         for n in _progress(names, desc='sensitivity scan', unit='layer'):
+            if stop and stop(): break
             layer, w = work.get_layer(n), work.get_layer(n).get_weights()
             res['layers'][n] = []
             for v in levels:
@@ -874,17 +881,29 @@ def sensitivity(model,                 # A trained tf_keras model
             layer.set_weights(w)
     return res
 
-def plot_sensitivity(res:dict, ax=None):
-    "Heat map of a `sensitivity` scan: accuracy per layer (rows) and level (columns)"
+def _heat_size(res): return (1.2*len(res['levels']) + 3.5, 0.28*len(res['layers']) + 1.6)
+
+def plot_sensitivity(res:dict, ax=None,
+                     data:str=None,       # Which views the scan measured, for the title (e.g. 'validation')
+                    ):
+    "Heat map of a `sensitivity` scan: accuracy (or ROC AUC) per layer (rows) and level (columns)"
     import matplotlib.pyplot as plt
     names, acc = list(res['layers']), np.array(list(res['layers'].values()))
-    ax = ax or plt.subplots(figsize=(1.2*len(res['levels']) + 2.5, 0.28*len(names) + 1.2))[1]
-    im = ax.imshow(acc, cmap='RdYlGn', vmin=0.5, vmax=max(res['base'], 0.51), aspect='auto')
-    for (i, j), a in np.ndenumerate(acc): ax.text(j, i, f"{a:.2f}", ha='center', va='center', fontsize=7)
+    ax = ax or plt.subplots(figsize=_heat_size(res), layout='constrained')[1]
+    lo, hi = float(min(acc.min(), res['base'])), float(max(acc.max(), res['base']))
+    if hi - lo < 0.02: lo, hi = lo - 0.01, hi + 0.01   # the scale spans the data; a flat scan stays readable
+    im = ax.imshow(acc, cmap='RdYlGn', vmin=lo, vmax=hi, aspect='auto')
+    for (i, j), a in np.ndenumerate(acc):
+        ax.text(j, i, f"{a:.2f}", ha='center', va='center', fontsize=7, color='white' if a < lo + 0.2*(hi - lo) else 'black')
     what = 'share of channels kept' if res['method'] == 'channels' else 'sparsity'
+    metric = 'ROC AUC' if res.get('metric') == 'auc' else 'accuracy'
+    on = f" on the {data} views" if data else ''
     ax.set(xticks=range(len(res['levels'])), xticklabels=[f"{v:g}" for v in res['levels']], yticks=range(len(names)),
-           yticklabels=names, xlabel=what, title=f"Accuracy, one layer pruned, no fine-tuning (unpruned {res['base']:.2f})")
-    ax.tick_params(labelsize=7); ax.figure.colorbar(im, ax=ax, fraction=0.04)
+           yticklabels=names, xlabel=what, ylabel='layer pruned alone',
+           title=f"{metric.capitalize() if metric == 'accuracy' else metric}{on}, one layer pruned, no fine-tuning\n"
+                 f"(unpruned: {res['base']:.3f})")
+    ax.tick_params(labelsize=7); ax.title.set_fontsize(9)
+    ax.figure.colorbar(im, ax=ax, fraction=0.04).set_label(metric + on, fontsize=8)
     return ax
 
 # %% ../nbs/40_prune.ipynb #cba05f1e
@@ -920,7 +939,17 @@ def sensitivity_plan(model,        # The scanned tf_keras model
             if best is None or cost < best[0]: best = (cost, n, k)
         if best is None: break  # every layer at the lowest level scanned: as far as the scan can say
         at[best[1]] += 1; kept = best[2]
+        if kept < keep: return _stop_between(model, plan(), best[1], levels[at[best[1]] - 1], keep)
     return plan()
+
+def _stop_between(model, plan:dict, name:str, hi:float, keep:float)->dict:
+    "The last step went past `keep` (one level of a big layer can hold a tenth of the model): stop `name` part-way, at the highest share between its two levels that keeps at most `keep`"
+    lo = plan[name]
+    for _ in range(24):         # bisection: the weights kept grow with the share
+        mid = (lo + hi)/2
+        if plan_weights(model, {**plan, name: mid}) <= keep: lo = mid
+        else: hi = mid
+    return {**plan, name: math.floor(lo*1e4)/1e4}
 
 # %% ../nbs/40_prune.ipynb #93e1209f
 def _html_table(base:dict, pred:dict, boards)->str:
@@ -930,12 +959,15 @@ def _html_table(base:dict, pred:dict, boards)->str:
             ('TFLM arena, bytes', 'arena_bytes')]
     cell = lambda v: '-' if v is None else f"{v:,}"
     change = lambda a, b: '' if not a or b is None else f"{(b - a)/a:+.1%}"
-    h = ["<table><tr><th></th><th>unpruned</th><th>predicted</th><th>change</th></tr>"]
+    h = ["<style>.vww-prune-table td, .vww-prune-table th {padding: 1px 12px; text-align: right}"
+         ".vww-prune-table td:first-child {text-align: left}</style>"
+         "<table class='vww-prune-table'><tr><th></th><th>unpruned</th><th>this setting</th><th>change</th></tr>"]
     h += [f"<tr><td>{n}</td><td>{cell(base.get(k))}</td><td><b>{cell(pred.get(k))}</b></td>"
           f"<td>{change(base.get(k), pred.get(k))}</td></tr>" for n, k in rows]
     h.append("</table>")
     h.append(f"<p><i>{pred['note']}</i></p>")
-    h += [f"<div>{b}: {'fits' if f['fits'] else '<b>does not fit</b>'} - {f['verdict']}</div>" for b, f in pred['fits'].items()]
+    no = "<b style='color:#b00'>does not fit</b>"
+    h += [f"<div>{b}: {'fits' if f['fits'] else no} - {f['verdict']}</div>" for b, f in pred['fits'].items()]
     return ''.join(h)
 
 class PruningSliders:
@@ -952,26 +984,36 @@ class PruningSliders:
                 ):
         import ipywidgets as W
         self.model, self.train, self.val, self.test = model, train, val, test or val
+        self.test_name = 'validation' if test is None else 'test'   # which split the results' accuracy is on
         self.pixel_scale, self.W = pixel_scale, W
         rep = None if val is None else val[0][:16].astype(np.float32)*pixel_scale
         self.costs = costs or CostModel(model, rep, boards)
+        wide = dict(layout=W.Layout(width='auto'))
         self.method = W.ToggleButtons(options=['channels', 'magnitude'], value=_method(method), description='method')
         self.global_slider = W.FloatSlider(1.0, min=0.05, max=1.0, step=0.05, description='all layers',
                                            continuous_update=False)
         self.epochs = W.IntSlider(epochs, min=0, max=50, description='epochs')
-        self.distill_box = W.Checkbox(True, description='distill from the unpruned model')
-        self.apply_button = W.Button(description='Apply and fine-tune', button_style='success')
-        self.scan_button = W.Button(description='Sensitivity scan')
-        self.status, self.table, self.results, self.plot = W.Label(''), W.HTML(''), W.HTML(''), W.Output()
+        self.distill_box = W.Checkbox(True, description='distill from the unpruned model', indent=False, **wide)
+        self.apply_button = W.Button(description='Apply and fine-tune', button_style='success', **wide)
+        self.scan_button = W.Button(description='Sensitivity scan', **wide)
+        self.stop_button = W.Button(description='Stop', disabled=True, **wide)
+        self.save_path = W.Text('pruned', description='folder', layout=W.Layout(width='260px'))
+        self.save_button = W.Button(description='Save pruned model', disabled=True, **wide)
+        self.status, self.table, self.results = W.HTML(''), W.HTML(''), W.HTML('')
+        self.plot = W.Image(format='png', layout=W.Layout(display='none'))
         self.blocks = W.VBox()
         self.sliders, self.predicted, self.result, self.scan, self._quiet, self._thread = {}, {}, None, None, False, None
+        self.move_seconds, self._stop = None, False
         self.method.observe(lambda c: self._build(), 'value')
         self.global_slider.observe(self._set_all, 'value')
         self.apply_button.on_click(lambda _: self.apply())
-        self.scan_button.on_click(lambda _: self.sensitivity())
+        self.scan_button.on_click(lambda _: self.sensitivity(blocking=False))
+        self.stop_button.on_click(lambda _: self.stop())
+        self.save_button.on_click(lambda _: self._save_clicked())
         self.widget = W.VBox([self.method, self.global_slider, self.blocks, self.table,
-                              W.HBox([self.epochs, self.distill_box]), W.HBox([self.apply_button, self.scan_button, self.status]),
-                              self.results, self.plot])
+                              W.HBox([self.epochs, self.distill_box]),
+                              W.HBox([self.apply_button, self.scan_button, self.stop_button]), self.status,
+                              self.results, W.HBox([self.save_path, self.save_button]), self.plot])
         self._build()
 
     def _ipython_display_(self):
@@ -981,7 +1023,7 @@ class PruningSliders:
 # %% ../nbs/40_prune.ipynb #aa702db8
 @patch_to(PruningSliders)
 def _build(self):
-    "One slider per channel group (channels) or per prunable layer (magnitude), grouped by block"
+    "One slider per channel group (channels) or per prunable layer (magnitude), grouped by block; earlier results go"
     W, chans = self.W, self.method.value == 'channels'
     self._quiet = True
     self.global_slider.description = 'keep, all' if chans else 'sparsity, all'
@@ -994,11 +1036,14 @@ def _build(self):
     self.sliders, blocks = {}, {}
     for name, block, label in items:
         s = W.FloatSlider(self.global_slider.value, min=self.global_slider.min, max=self.global_slider.max, step=0.05,
-                          description=label, continuous_update=False, style={'description_width': '150px'},
-                          layout=W.Layout(width='420px'))
+                          description=label, continuous_update=False,
+                          style={'description_width': '190px'}, layout=W.Layout(width='460px'))
         s.observe(lambda c: self.update(), 'value')
         self.sliders[name] = s; blocks.setdefault(block, []).append(s)
     self.blocks.children = [W.HBox([W.HTML(f"<b>{b}</b>", layout=W.Layout(width='70px')), *ss]) for b, ss in blocks.items()]
+    # the other method's results, scan and saved model no longer describe what the sliders show
+    self.result, self.scan, self.results.value, self.status.value = None, None, '', ''
+    self.plot.layout.display, self.save_button.disabled = 'none', True
     self._quiet = False
     self.update()
 
@@ -1018,55 +1063,117 @@ def setting(self)->dict:
 
 @patch_to(PruningSliders)
 def update(self):
-    "Predict the figures of the current setting and show them"
+    "Predict the figures of the current setting (arena measured) and show them; `move_seconds` is how long it took"
     if self._quiet: return
+    t0 = time.perf_counter()
     key = 'keep' if self.method.value == 'channels' else 'sparsity'
     try: self.predicted = self.costs.predict(**{key: self.setting()})
-    except ValueError as e: self.status.value = f"error: {e}"; return
+    except ValueError as e: self.status.value = f"<b>error</b>: {e}"; return
     self.table.value = _html_table(self.costs.base_figures, self.predicted, self.costs.boards)
-    self.status.value = ''
+    if self.result is None and not self._busy(): self.status.value = ''
+    self.move_seconds = time.perf_counter() - t0
 
 # %% ../nbs/40_prune.ipynb #f66f4c8f
 @patch_to(PruningSliders)
+def _busy(self): return self._thread is not None and self._thread.is_alive()
+
+@patch_to(PruningSliders)
+def _run(self, work, blocking):
+    "Run `work` (apply or scan) in a thread, buttons off and Stop on while it runs"
+    import threading
+    if self._busy(): return
+    self._stop = False
+    self.apply_button.disabled = self.scan_button.disabled = self.save_button.disabled = True
+    self.stop_button.disabled = False
+    def go():
+        try: work()
+        except Exception as e:   # in a thread, the message is all the user sees: no traceback into the cell's output
+            self.status.value = f"<b>error</b>: {e}"
+            if blocking: raise
+        finally:
+            self.apply_button.disabled = self.scan_button.disabled = False
+            self.stop_button.disabled, self.save_button.disabled = True, self.result is None
+    if blocking: go()
+    else: self._thread = threading.Thread(target=go, daemon=True); self._thread.start()
+
+@patch_to(PruningSliders)
+def stop(self):
+    "Stop fine-tuning after the current epoch, or the scan after the current layer"
+    if not self._busy(): return
+    self._stop, self.stop_button.disabled = True, True
+    self.status.value = 'stopping after this ' + ('epoch...' if 'fine-tun' in self.status.value else 'layer...')
+
+class _StopAtEpoch(tf_keras.callbacks.Callback):
+    def __init__(self, w): super().__init__(); self.w = w
+    def on_epoch_end(self, epoch, logs=None):
+        if self.w._stop: self.model.stop_training = True
+        else: self.w.status.value = f"pruned; fine-tuning: epoch {epoch + 1} of {self.w.epochs.value} done..."
+
+@patch_to(PruningSliders)
 def _apply(self):
-    try:
-        chans = self.method.value == 'channels'
-        self.status.value = 'pruning and fine-tuning...'
-        setting = self.setting()
-        r = prune(self.model, self.method.value, keep=setting if chans else 0.5, sparsity=0.5 if chans else setting,
-                  train=self.train, val=self.val, epochs=self.epochs.value, teacher=True if self.distill_box.value else None,
-                  pixel_scale=self.pixel_scale)
-        self.status.value = 'measuring...'
-        rep = None if self.val is None else self.val[0][:16].astype(np.float32)*self.pixel_scale
-        before = model_figures(self.model, self.test, boards=self.costs.boards, name='unpruned', tflite=self.costs.base)
-        after = model_figures(r.model, self.test, rep, self.costs.boards, f"{r.method}, fine-tuned {self.epochs.value} ep.")
-        self.result = dict(model=r.model, prune=r, before=before, after=after, predicted=self.predicted)
-        self.results.value = '<pre>' + format_figures([before, dict(self.predicted, model='predicted'), after]) + '</pre>'
-        self.status.value = 'done'
-    except Exception as e: self.status.value = f"error: {e}"; raise
-    finally: self.apply_button.disabled = False
+    chans = self.method.value == 'channels'
+    self.result, self.results.value = None, ''
+    self.status.value = f"pruned; fine-tuning {self.epochs.value} epoch(s)..."
+    setting = self.setting()
+    r = prune(self.model, self.method.value, keep=setting if chans else 0.5, sparsity=0.5 if chans else setting,
+              train=self.train, val=self.val, epochs=self.epochs.value, teacher=True if self.distill_box.value else None,
+              pixel_scale=self.pixel_scale, callbacks=[_StopAtEpoch(self)])
+    self.status.value = 'measuring both models on the board runtime...'
+    rep = None if self.val is None else self.val[0][:16].astype(np.float32)*self.pixel_scale
+    done = len(r.history.get('loss', []))
+    before = model_figures(self.model, self.test, boards=self.costs.boards, name='unpruned', tflite=self.costs.base)
+    after = model_figures(r.model, self.test, rep, self.costs.boards, f"{r.method}, fine-tuned {done} ep.")
+    self.result = dict(model=r.model, prune=r, before=before, after=after, predicted=self.predicted)
+    self.results.value = ('<pre>' + format_figures([before, dict(self.predicted, model='predicted'), after],
+                                                   accuracy=f"{self.test_name} accuracy") + '</pre>')
+    self.status.value = 'done' + (f" (stopped after {done} of {self.epochs.value} epochs)" if self._stop else '')
 
 @patch_to(PruningSliders)
 def apply(self, blocking:bool=False):
-    "Prune with the current setting, fine-tune, and measure the model before and after"
-    import threading
-    if self._thread is not None and self._thread.is_alive(): return
-    self.apply_button.disabled = True
-    if blocking: self._apply()
-    else: self._thread = threading.Thread(target=self._apply, daemon=True); self._thread.start()
+    "Prune with the current setting, fine-tune (Stop: after the current epoch), and measure the model before and after"
+    self._run(self._apply, blocking)
 
 @patch_to(PruningSliders)
-def sensitivity(self, levels=None):
-    "Run the sensitivity scan on the validation views and plot it"
-    import matplotlib.pyplot as plt
-    from IPython.display import clear_output, display
+def save(self, folder,                      # Output folder: refused if it exists and is not empty
+         overwrite:bool=False)->Path:
+    "Write the applied model: `model.h5`, its `model_int8.tflite` and `prune_report.json` (figures before and after)"
+    if self.result is None: raise ValueError("Nothing to save yet: click 'Apply and fine-tune' first.")
+    out = Path(folder)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty: choose another folder, or empty it (nothing was written).")
+    out.mkdir(parents=True, exist_ok=True)
+    self.result['model'].save(out/'model.h5')
+    rep = None if self.val is None else self.val[0][:16].astype(np.float32)*self.pixel_scale
+    (out/'model_int8.tflite').write_bytes(to_int8_tflite(self.result['model'], rep))
+    keep = ('model', 'accuracy', 'params', 'macs', 'model_bytes', 'zipped_bytes', 'peak_activation_bytes', 'arena_bytes')
+    rows = {k: {f: self.result[k].get(f) for f in keep} for k in ('before', 'after')}
+    (out/'prune_report.json').write_text(json.dumps(dict(method=self.method.value, setting=self.setting(),
+                                                         accuracy_on=self.test_name, **rows), indent=1))
+    return out
+
+@patch_to(PruningSliders)
+def _save_clicked(self):
+    try: self.status.value = f"saved to {self.save(self.save_path.value)}/ (model.h5, model_int8.tflite, prune_report.json)"
+    except (ValueError, OSError) as e: self.status.value = f"<b>not saved</b>: {e}"
+
+@patch_to(PruningSliders)
+def _scan(self, levels):
+    from matplotlib.figure import Figure
+    self.status.value = f"scanning: each layer pruned alone, measured on the {len(self.val[1])} validation views..."
+    self.scan = sensitivity(self.model, *self.val, self.method.value, levels, pixel_scale=self.pixel_scale,
+                            stop=lambda: self._stop)
+    fig = Figure(figsize=_heat_size(self.scan), layout='constrained')
+    plot_sensitivity(self.scan, fig.add_subplot(), data='validation')
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80)
+    self.plot.value, self.plot.layout.display = buf.getvalue(), ''
+    n = len(self.scan['layers'])
+    self.status.value = f"scan done: {n} layers" + (" (stopped)" if self._stop else '')
+
+@patch_to(PruningSliders)
+def sensitivity(self, levels=None, blocking:bool=True):
+    "Run the sensitivity scan on the validation views and draw it (Stop: after the current layer)"
     if self.val is None: self.status.value = 'the sensitivity scan needs validation views (val=)'; return
-    self.status.value = 'scanning...'
-    self.scan = sensitivity(self.model, *self.val, self.method.value, levels, pixel_scale=self.pixel_scale)
-    ax = plot_sensitivity(self.scan)
-    with self.plot: clear_output(wait=True); display(ax.figure)
-    plt.close(ax.figure)
-    self.status.value = ''
+    self._run(lambda: self._scan(levels), blocking)
     return self.scan
 
 # %% ../nbs/40_prune.ipynb #37d9f7d9

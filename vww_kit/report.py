@@ -27,7 +27,9 @@ def _fmt(v):
 _UNITS = {'bytes': 'bytes', 'ms': 'ms', 'kb': 'kB', 'db': 'dB', 'seconds': 's'}
 _WORDS = {'auc': 'ROC AUC', 'macs': 'MACs', 'params': 'parameters', 'sqnr': 'SQNR', 'fps': 'fps', 'tp': 'TP', 'fp': 'FP',
           'tn': 'TN', 'fn': 'FN'}
-_KEYS = {'int8_bytes': 'int8 file, bytes', 'model_bytes': 'model file, bytes', 'arena_bytes': 'TFLM arena, bytes'}
+_KEYS = {'int8_bytes': 'int8 file, bytes', 'model_bytes': 'model file, bytes', 'arena_bytes': 'TFLM arena, bytes',
+         'params': 'parameters in the int8 file',           # three counts that differ: say which
+         'params_before': 'Keras parameters, before', 'params_after': 'Keras parameters, after'}
 
 def header(key:str)->str:
     "A column key as a header a reader understands: words, the unit after a comma ('int8_bytes' -> 'int8 file, bytes')"
@@ -37,10 +39,19 @@ def header(key:str)->str:
     words = ' '.join(_WORDS.get(x, x) for x in w)
     return f'{words}, {unit}' if unit else words
 
+def _column_format(values):
+    "One number format for a whole column: as many decimals as its largest value needs (3 below 10, 1 below 1,000, else 0)"
+    floats = [v for v in values if isinstance(v, float) and not math.isnan(v)]
+    if not floats: return _fmt
+    big = max(abs(v) for v in floats)
+    d = 3 if big < 10 else 1 if big < 1000 else 0
+    return lambda v: f'{v:,.{d}f}' if isinstance(v, (int, float)) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v)) else _fmt(v)
+
 def _table(rows, key):
     cols = list(dict.fromkeys(c for r in rows for c in r))
+    fmt = {c: _column_format([r.get(c) for r in rows]) for c in cols}
     head = ''.join(f'<th>{html.escape(header(c))}</th>' for c in cols)
-    body = ''.join('<tr>' + ''.join(f'<td data-key="{html.escape(key)}.{i}.{html.escape(c)}">{_fmt(r.get(c, ""))}</td>'
+    body = ''.join('<tr>' + ''.join(f'<td data-key="{html.escape(key)}.{i}.{html.escape(c)}">{fmt[c](r.get(c, ""))}</td>'
                                     for c in cols) + '</tr>' for i, r in enumerate(rows))
     return f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -111,6 +122,15 @@ def page_numbers(page:str)->dict:
     import re
     return {k: html.unescape(t) for k, t in re.findall(r'data-key="([^"]+)">([^<]*)<', page)}
 
+def _says(text:str, v)->bool:
+    "Does a cell's `text` show the value `v`, at the decimals the cell shows?"
+    if text == html.unescape(_fmt(v)): return True
+    if not isinstance(v, (int, float)) or isinstance(v, bool): return False
+    try: x = float(text.replace(',', ''))
+    except ValueError: return False
+    d = len(text.split('.')[1]) if '.' in text else 0
+    return abs(x - v) <= 0.5*10**-d + 1e-9
+
 def check_page(page:str, report:dict)->list:
     "The `data-key`s whose text on the page differs from the report's value (empty: the page says what the JSON says)"
-    return [k for k, t in page_numbers(page).items() if t != html.unescape(_fmt(lookup(report, k)))]
+    return [k for k, t in page_numbers(page).items() if not _says(t, lookup(report, k))]

@@ -398,7 +398,10 @@ def report_dict(r:Run)->tuple:
     stages = r.state['seconds']
     rep = dict(title='vww_kit: person detector report',
                verdict=dict(verdict=q.get('verdict', 'ok'), text=q.get('verdict_text', '')) if q.get('verdict') else None,
-               summary={'board': b, 'student fits': ss['fits'][b]['fits'], 'student test accuracy': q8, 'student test AUC': q.get('test_auc'),
+               summary={'board': b, 'student fits in memory': ss['fits'][b]['fits'],
+                        'student ready to deploy': (ss['fits'][b]['fits'] and q.get('verdict', 'ok') == 'ok') or
+                            ('no: it does not fit' if not ss['fits'][b]['fits'] else f"no: it fits, but its accuracy verdict is '{q['verdict']}' (see above)"),
+                        'student test accuracy': q8, 'student test AUC': q.get('test_auc'),
                         **({'person threshold': q['threshold'], 'student balanced accuracy at that threshold': q['detection']['balanced_accuracy']}
                            if q.get('detection') else {}),
                         'teacher test accuracy': t['test_accuracy'], 'teacher test AUC': t.get('test_auc'), 'int8 bytes vs teacher': round(ss['model_bytes']/ts['model_bytes'], 3),

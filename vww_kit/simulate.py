@@ -378,9 +378,12 @@ def annotate(frame:np.ndarray,     # The camera frame, RGB uint8
     fps = f"host {host_fps:.0f} fps, " if host_fps else 'host '
     _text(P, f"{fps}{rec.preprocess_ms + rec.invoke_ms:.1f} ms | {sim.board.id} ~{sim.board_ms:.0f} ms (estimate)",
           (10, 16), 0.42)
-    x0, x1, hy0, hy1, by0, by1 = 10, W - 10, 24, 60, 66, 78
+    x0, x1, hy0, hy1, by0, by1 = 40, W - 10, 24, 60, 66, 78
     ty = round(hy1 - sim.threshold*(hy1 - hy0))
     cv2.line(P, (x0, ty), (x1, ty), _RED, 1)
+    for v, yy in ((1, hy0), (0, hy1)): _text(P, str(v), (x0 - 12, yy + 4), 0.35)   # the history's axes: score 0-1,
+    _text(P, 'score', (2, (hy0 + hy1)//2 + 4), 0.35)                              # the last 100 frames up to now
+    _text(P, 'now', (x1 - 22, hy0 - 2), 0.3)
     hist = list(history)[-100:]
     if len(hist) > 1:
         xs = np.linspace(x0, x1, 100)[-len(hist):]

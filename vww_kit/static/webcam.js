@@ -49,7 +49,7 @@ function render({ model, el: host }) {
   const bar = el("div", "vww-bar", right);
   const fill = el("div", "vww-fill", bar), tick = el("div", "vww-tick", bar);
   const hist = el("canvas", "vww-history", right);
-  hist.width = 240; hist.height = 56;
+  hist.width = 260; hist.height = 76;
   const stats = el("div", "vww-stats", right);
 
   const controls = el("div", "vww-controls", right);
@@ -170,16 +170,23 @@ function render({ model, el: host }) {
   }
 
   function drawHistory(scores, threshold) {
+    // score (0-1) of the last 100 frames against time, with its axes: y ticks at 0, the threshold and 1; x from
+    // "100 frames ago" to "now"
     const c = hist.getContext("2d"), W = hist.width, H = hist.height;
+    const L = 30, R = W - 4, T = 5, B = H - 14, y = (s) => B - s * (B - T);
     c.clearRect(0, 0, W, H);
-    c.fillStyle = "#222"; c.fillRect(0, 0, W, H);
-    c.strokeStyle = "#e33"; c.beginPath();
-    c.moveTo(0, H - threshold * H); c.lineTo(W, H - threshold * H); c.stroke();
+    c.fillStyle = "#222"; c.fillRect(L, T, R - L, B - T);
+    c.font = "9px sans-serif"; c.fillStyle = "#555"; c.textBaseline = "middle"; c.textAlign = "right";
+    for (const [v, txt] of [[0, "0"], [1, "1"], [threshold, threshold.toFixed(2)]]) c.fillText(txt, L - 3, y(v));
+    c.save(); c.translate(7, (T + B) / 2); c.rotate(-Math.PI / 2); c.textAlign = "center"; c.fillText("score", 0, 0); c.restore();
+    c.textBaseline = "top"; c.textAlign = "left"; c.fillText("100 frames ago", L, B + 2);
+    c.textAlign = "right"; c.fillText("now", R, B + 2);
+    c.strokeStyle = "#e33"; c.beginPath(); c.moveTo(L, y(threshold)); c.lineTo(R, y(threshold)); c.stroke();
     c.strokeStyle = "#fff"; c.beginPath();
     const n = 100;
     scores.forEach((s, i) => {
-      const x = ((n - scores.length + i) / (n - 1)) * W, y = H - s * (H - 2) - 1;
-      i ? c.lineTo(x, y) : c.moveTo(x, y);
+      const x = L + ((n - scores.length + i) / (n - 1)) * (R - L);
+      i ? c.lineTo(x, y(s)) : c.moveTo(x, y(s));
     });
     c.stroke();
   }
