@@ -428,6 +428,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'vww_kit.prune.strip_pruning': ('prune.html#strip_pruning', 'vww_kit/prune.py'),
                                'vww_kit.prune.student_from_teacher': ('prune.html#student_from_teacher', 'vww_kit/prune.py'),
                                'vww_kit.prune.weight_sparsity': ('prune.html#weight_sparsity', 'vww_kit/prune.py'),
+                               'vww_kit.prune.write_pruned': ('prune.html#write_pruned', 'vww_kit/prune.py'),
                                'vww_kit.prune.zero_channels': ('prune.html#zero_channels', 'vww_kit/prune.py'),
                                'vww_kit.prune.zipped_size': ('prune.html#zipped_size', 'vww_kit/prune.py')},
             'vww_kit.quantize': { 'vww_kit.quantize.QuantizationErrorViewer': ( 'quantize.html#quantizationerrorviewer',

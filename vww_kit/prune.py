@@ -8,7 +8,7 @@ __all__ = ['CRITERIA', 'METHODS', 'ChannelGroup', 'channel_groups', 'channel_sco
            'layer_sparsities', 'sparsify', 'weight_sparsity', 'prune_magnitude', 'strip_pruning', 'zipped_size',
            'CostModel', 'format_figures', 'recalibrate_bn', 'student_from_teacher', 'PruneResult', 'prune',
            'model_figures', 'sensitivity', 'plot_sensitivity', 'plan_weights', 'sensitivity_plan', 'PruningSliders',
-           'add_prune_args', 'prune_command']
+           'write_pruned', 'add_prune_args', 'prune_command']
 
 # %% ../nbs/40_prune.ipynb #8121d4fa
 import gzip, io, json, math, re, time
@@ -1074,6 +1074,18 @@ def update(self):
     self.move_seconds = time.perf_counter() - t0
 
 # %% ../nbs/40_prune.ipynb #f66f4c8f
+def write_pruned(out,              # Output folder (made if missing)
+                 model,            # The pruned tf_keras model
+                 tflite:bytes,     # Its int8 file
+                 report:dict,      # Figures before and after, for prune_report.json
+                )->Path:
+    "The files of a pruned model, for the sliders and `vww-kit prune` alike: `model.h5`, `model_int8.tflite`, `prune_report.json`"
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    model.save(out/'model.h5')
+    (out/'model_int8.tflite').write_bytes(tflite)
+    (out/'prune_report.json').write_text(json.dumps(report, indent=1, default=str))
+    return out
+
 @patch_to(PruningSliders)
 def _busy(self): return self._thread is not None and self._thread.is_alive()
 
@@ -1121,9 +1133,10 @@ def _apply(self):
     self.status.value = 'measuring both models on the board runtime...'
     rep = None if self.val is None else self.val[0][:16].astype(np.float32)*self.pixel_scale
     done = len(r.history.get('loss', []))
+    data = to_int8_tflite(r.model, rep)     # converted once: measured here, written by `save`
     before = model_figures(self.model, self.test, boards=self.costs.boards, name='unpruned', tflite=self.costs.base)
-    after = model_figures(r.model, self.test, rep, self.costs.boards, f"{r.method}, fine-tuned {done} ep.")
-    self.result = dict(model=r.model, prune=r, before=before, after=after, predicted=self.predicted)
+    after = model_figures(r.model, self.test, boards=self.costs.boards, name=f"{r.method}, fine-tuned {done} ep.", tflite=data)
+    self.result = dict(model=r.model, tflite=data, prune=r, before=before, after=after, predicted=self.predicted)
     self.results.value = ('<pre>' + format_figures([before, dict(self.predicted, model='predicted'), after],
                                                    accuracy=f"{self.test_name} accuracy") + '</pre>')
     self.status.value = 'done' + (f" (stopped after {done} of {self.epochs.value} epochs)" if self._stop else '')
@@ -1141,15 +1154,9 @@ def save(self, folder,                      # Output folder: refused if it exist
     out = Path(folder)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty: choose another folder, or empty it (nothing was written).")
-    out.mkdir(parents=True, exist_ok=True)
-    self.result['model'].save(out/'model.h5')
-    rep = None if self.val is None else self.val[0][:16].astype(np.float32)*self.pixel_scale
-    (out/'model_int8.tflite').write_bytes(to_int8_tflite(self.result['model'], rep))
-    keep = ('model', 'accuracy', 'params', 'macs', 'model_bytes', 'zipped_bytes', 'peak_activation_bytes', 'arena_bytes')
-    rows = {k: {f: self.result[k].get(f) for f in keep} for k in ('before', 'after')}
-    (out/'prune_report.json').write_text(json.dumps(dict(method=self.method.value, setting=self.setting(),
-                                                         accuracy_on=self.test_name, **rows), indent=1))
-    return out
+    r = self.result
+    return write_pruned(out, r['model'], r['tflite'], dict(method=r['prune'].method, setting=r['prune'].setting,
+                        accuracy_on=self.test_name, before=r['before'], after=r['after'], history=r['prune'].history))
 
 @patch_to(PruningSliders)
 def _save_clicked(self):
@@ -1240,11 +1247,8 @@ def prune_command(args)->int:
     data = to_int8_tflite(res.model, rep)
     rows = [model_figures(model, test, rep, name='unpruned'),
             model_figures(res.model, test, name=f"pruned ({res.method})", tflite=data)]
-    out.mkdir(parents=True, exist_ok=True)
-    res.model.save(out/'model.h5')
-    (out/'model_int8.tflite').write_bytes(data)
-    (out/'prune_report.json').write_text(json.dumps(dict(method=res.method, setting=res.setting, epochs=epochs,
-                                                         before=rows[0], after=rows[1], history=res.history), indent=1))
+    write_pruned(out, res.model, data, dict(method=res.method, setting=res.setting, epochs=epochs,
+                                            before=rows[0], after=rows[1], history=res.history))
     print(format_figures(rows))
     if res.method == 'magnitude':
         print("Magnitude pruning: the int8 file and the arena are the same size as before (TFLM stores and multiplies "
